@@ -1,0 +1,107 @@
+"""Runtime: where the lab's files live, which device it trains on, and seeding.
+
+Everything here is resolved once and printed, so a notebook's first cell says exactly
+where it reads and writes and on what hardware it runs.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_MARKERS = ("pyproject.toml", "labutils")
+
+
+def _looks_like_root(path: Path) -> bool:
+    return all((path / marker).exists() for marker in _MARKERS)
+
+
+def repo_root() -> Path:
+    """The lab's root folder, whatever the working directory (papermill --cwd, Jupyter, Colab).
+
+    Order: $LAB_ROOT, the checkout this package was imported from (editable install),
+    then the working directory and its parents. Falls back to the working directory,
+    so a pip-installed labutils in Colab writes next to the notebook.
+    """
+    if env := os.environ.get("LAB_ROOT"):
+        return Path(env).expanduser().resolve()
+    package_parent = Path(__file__).resolve().parent.parent
+    if _looks_like_root(package_parent):
+        return package_parent
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if _looks_like_root(candidate):
+            return candidate
+    return cwd
+
+
+def data_dir(*parts: str) -> Path:
+    """`<root>/data/...`, created on first use. Downloaded or generated data, never committed."""
+    path = repo_root().joinpath("data", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def outputs_dir(*parts: str) -> Path:
+    """`<root>/outputs/...`, created on first use: figures, metrics, notebooks, checkpoints.
+
+    $LAB_OUTPUTS moves the whole tree; the tests use it so that they never overwrite a real run.
+    """
+    base = Path(os.environ["LAB_OUTPUTS"]).expanduser() if os.environ.get("LAB_OUTPUTS") else repo_root() / "outputs"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def get_device(preference: str = "auto") -> torch.device:
+    """Resolve `"auto"` to CUDA, then Apple MPS, then CPU; or check an explicit choice.
+
+    An explicit device that is not available is refused here, before any training starts.
+    """
+    preference = str(preference).strip().lower()
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(preference)
+    except RuntimeError as err:
+        raise ValueError(
+            f"Unknown device {preference!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={preference!r} but CUDA is not available here: use 'auto' or 'cpu'.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={preference!r} but Apple MPS is not available here: use 'auto' or 'cpu'.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"Unsupported device {preference!r}: use 'auto', 'cpu', 'cuda' or 'mps'.")
+    return device
+
+
+def describe_device(device: torch.device) -> str:
+    """A one-line, human description, e.g. 'cuda (NVIDIA H100 80GB HBM3)' or 'cpu (2 threads)'."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type
+
+
+def set_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch (all devices) in one place.
+
+    `deterministic=True` also asks torch for deterministic algorithms (slower on GPU);
+    on the CPU the lab's runs are repeatable without it.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
