@@ -1,0 +1,252 @@
+"""One training engine for every model family in the lab.
+
+Nothing in this file knows about autoencoders or GANs: a family supplies a `Step` (its
+modules, optimisers and what one batch of training or evaluation does), and the engine owns
+the epoch loop, the history, the progress bar, checkpoints, resume and the NaN guard.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+
+class Step:
+    """What a model family does with one batch. Subclasses set `modules` and `optimizers`.
+
+    `train_step` and `eval_step` return a dict of 0-d tensors (detached). They stay on the
+    device: the engine reads them back only at logging intervals, so a step on the GPU never
+    waits for the host.
+    """
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def eval_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Called after each epoch (1-based); may return extra metrics for the history."""
+        return {}
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules.values():
+            module.train(mode)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "modules": {name: m.state_dict() for name, m in self.modules.items()},
+            "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, module in self.modules.items():
+            module.load_state_dict(state["modules"][name])
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+
+
+@dataclass
+class History:
+    """Per-epoch metrics (train_*, test_*, seconds) and every training iteration's metrics."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    iterations: dict[str, list[float]] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> list[float]:
+        """One per-epoch series, e.g. `history["test_loss"]`."""
+        return [row[key] for row in self.epochs if key in row]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(row["seconds"] for row in self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "iterations": self.iterations}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> "History":
+        return cls(epochs=list(state["epochs"]), iterations={k: list(v) for k, v in state["iterations"].items()})
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def save_atomically(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file, then rename: an interrupted write never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _mean_metrics(rows: list[dict[str, torch.Tensor]], weights: list[int] | None = None) -> dict[str, torch.Tensor]:
+    """Average a list of per-batch metric dicts (weighted by batch size when given), on the device."""
+    if not rows:
+        return {}
+    weights_t = torch.tensor(weights if weights else [1] * len(rows), dtype=torch.float64)
+    out = {}
+    for key in rows[0]:
+        values = torch.stack([r[key].detach().double() for r in rows]).cpu()
+        out[key] = (values * weights_t).sum() / weights_t.sum()
+    return out
+
+
+@torch.no_grad()
+def evaluate(step: Step, loader: Iterable) -> dict[str, float]:
+    """`step.eval_step` metrics averaged over every sample of `loader`, modules in eval mode."""
+    step.train(False)
+    rows, sizes = [], []
+    for batch in loader:
+        rows.append(step.eval_step(batch))
+        sizes.append(batch[0].shape[0])
+    return {k: float(v) for k, v in _mean_metrics(rows, sizes).items()}
+
+
+class Trainer:
+    """Train a `Step` for `num_epochs`, with checkpoints, resume and per-epoch history.
+
+    Load-if-present-else-train: when `checkpoint_path` holds a finished run of the same config,
+    `fit()` loads it and returns at once; a partial one is resumed from its last epoch, with
+    the batch order and random state it had, so the result equals an uninterrupted run.
+    """
+
+    def __init__(
+        self,
+        step: Step,
+        train_loader: Iterable,
+        num_epochs: int,
+        test_loader: Iterable | None = None,
+        checkpoint_path: str | Path | None = None,
+        config: dict[str, Any] | None = None,
+        progress: bool = True,
+        log_every: int = 50,
+    ):
+        self.step = step
+        self.train_loader = train_loader
+        self.test_loader = test_loader
+        self.num_epochs = num_epochs
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.config = config or {}
+        self.progress = progress
+        self.log_every = log_every
+        self.history = History()
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            return
+        state = {
+            "config": self.config,
+            "epoch": len(self.history),
+            "history": self.history.to_dict(),
+            "step": self.step.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+        if hasattr(self.train_loader, "state_dict"):
+            state["train_loader"] = self.train_loader.state_dict()
+        save_atomically(state, self.checkpoint_path)
+
+    def load_checkpoint(self) -> bool:
+        """Restore the checkpoint if there is one; True when one was loaded."""
+        if self.checkpoint_path is None or not self.checkpoint_path.exists():
+            return False
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        if self.config and state["config"] != self.config:
+            changed = sorted(k for k in self.config if state["config"].get(k) != self.config[k])
+            raise ValueError(
+                f"Checkpoint {self.checkpoint_path} was trained with a different config "
+                f"(fields {changed}). Delete it to train anew, or restore those values."
+            )
+        self.step.load_state_dict(state["step"])
+        self.history = History.from_dict(state["history"])
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if "train_loader" in state and hasattr(self.train_loader, "load_state_dict"):
+            self.train_loader.load_state_dict(state["train_loader"])
+        return True
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self) -> History:
+        if self.load_checkpoint():
+            done = len(self.history)
+            if done >= self.num_epochs:
+                print(f"Loaded {self.checkpoint_path.name}: {done} epochs, trained in "
+                      f"{self.history.total_seconds:.0f} s. Training skipped (delete the file to retrain).")
+                self.step.train(False)
+                return self.history
+            print(f"Resuming {self.checkpoint_path.name} from epoch {done}/{self.num_epochs}.")
+
+        start = len(self.history)
+        epochs = range(start + 1, self.num_epochs + 1)
+        bar = tqdm(epochs, desc="epochs", disable=not self.progress, initial=start, total=self.num_epochs)
+        for epoch in bar:
+            t0 = time.perf_counter()
+            train_metrics = self._train_epoch(epoch)
+            row: dict[str, float] = {"epoch": epoch}
+            row.update({f"train_{k}": float(v) for k, v in train_metrics.items()})
+            if self.test_loader is not None:
+                row.update({f"test_{k}": float(v) for k, v in evaluate(self.step, self.test_loader).items()})
+            row.update(self.step.end_epoch(epoch))
+            row["seconds"] = time.perf_counter() - t0
+            self.history.epochs.append(row)
+            self.save_checkpoint()
+            self._report(bar, row)
+        self.step.train(False)
+        return self.history
+
+    def _train_epoch(self, epoch: int) -> dict[str, torch.Tensor]:
+        self.step.train(True)
+        rows: list[dict[str, torch.Tensor]] = []
+        batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
+        for i, batch in enumerate(batches, start=1):
+            rows.append(self.step.train_step(batch))
+            if i % self.log_every == 0:
+                self._check_finite(rows[-self.log_every:], epoch, i)
+                if self.progress:
+                    batches.set_postfix({k: f"{float(v):.4g}" for k, v in rows[-1].items()})
+        self._check_finite(rows, epoch, len(rows))
+        # One read-back per epoch for the per-iteration log.
+        for key in rows[0]:
+            values = torch.stack([r[key] for r in rows]).float().cpu().tolist()
+            self.history.iterations.setdefault(key, []).extend(values)
+        return _mean_metrics(rows)
+
+    def _check_finite(self, rows: list[dict[str, torch.Tensor]], epoch: int, iteration: int) -> None:
+        for key in rows[0]:
+            values = torch.stack([r[key] for r in rows])
+            if not bool(torch.isfinite(values).all()):
+                kept = (f"the last good checkpoint (epoch {len(self.history)}) is kept at {self.checkpoint_path}"
+                        if self.checkpoint_path and len(self.history) else "no checkpoint was written")
+                raise TrainingDiverged(
+                    f"Training diverged: '{key}' became {values[~torch.isfinite(values)][0].item()} in epoch "
+                    f"{epoch} (by iteration {iteration}). Training stopped; {kept}. "
+                    f"Try a lower learning rate, or check the inputs for NaN."
+                )
+
+    def _report(self, bar, row: dict[str, float]) -> None:
+        summary = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds"))
+        if self.progress:
+            bar.set_postfix_str(summary)
+            return
+        # Headless: about ten lines per run, the first and last epoch always.
+        every = max(1, self.num_epochs // 10)
+        epoch = int(row["epoch"])
+        if epoch == 1 or epoch == self.num_epochs or epoch % every == 0:
+            print(f"epoch {epoch:>3}/{self.num_epochs}  {summary}  ({row['seconds']:.1f} s)", flush=True)
+

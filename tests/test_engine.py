@@ -1,0 +1,98 @@
+import pytest
+import torch
+
+from labutils.data.loaders import TensorLoader
+from labutils.models import Autoencoder
+from labutils.training.engine import Step, Trainer, TrainingDiverged
+from labutils.training.steps import AutoencoderStep, VAEStep
+from labutils.models import VAE
+
+
+def _data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 784, generator=g), torch.zeros(n, dtype=torch.long)
+
+
+def _trainer(tmp_path, num_epochs, seed=0, step_cls=AutoencoderStep, model_cls=Autoencoder, config=None):
+    torch.manual_seed(seed)
+    model = model_cls(hidden_dims=(16,), latent_dim=4)
+    x, y = _data()
+    train = TensorLoader(x, y, batch_size=16, shuffle=True, seed=seed)
+    test = TensorLoader(x[:32], y[:32], batch_size=16)
+    return Trainer(step_cls(model, lr=1e-2), train, num_epochs, test_loader=test,
+                   checkpoint_path=tmp_path / "run.pt", config=config or {"run": "test"}, progress=False), model
+
+
+def test_history_has_train_and_test_metrics_per_epoch(tmp_path):
+    trainer, _ = _trainer(tmp_path, num_epochs=3)
+    history = trainer.fit()
+    assert len(history) == 3
+    assert set(history.epochs[0]) >= {"epoch", "train_loss", "test_loss", "seconds"}
+    assert len(history.iterations["loss"]) == 3 * 4  # 64 samples / batch 16, every iteration logged
+    assert history["train_loss"][-1] < history["train_loss"][0]
+
+
+def test_checkpoint_round_trip_loads_instead_of_training(tmp_path, capsys):
+    trainer, model = _trainer(tmp_path, num_epochs=2)
+    trainer.fit()
+    assert not list(tmp_path.glob("*.tmp"))  # written atomically
+    again, fresh = _trainer(tmp_path, num_epochs=2, seed=123)  # different init: must be overwritten
+    history = again.fit()
+    assert "Training skipped" in capsys.readouterr().out
+    assert len(history) == 2
+    for a, b in zip(model.parameters(), fresh.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(tmp_path):
+    straight, straight_model = _trainer(tmp_path / "a", num_epochs=3, step_cls=VAEStep, model_cls=VAE)
+    straight.fit()
+    first, _ = _trainer(tmp_path / "b", num_epochs=1, step_cls=VAEStep, model_cls=VAE)
+    first.fit()
+    # A new process: fresh objects, different global RNG; the checkpoint restores everything.
+    torch.manual_seed(999)
+    resumed, resumed_model = _trainer(tmp_path / "b", num_epochs=3, seed=0, step_cls=VAEStep, model_cls=VAE)
+    history = resumed.fit()
+    assert len(history) == 3
+    for a, b in zip(straight_model.parameters(), resumed_model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    trainer, _ = _trainer(tmp_path, num_epochs=1, config={"lr": 1e-2})
+    trainer.fit()
+    other, _ = _trainer(tmp_path, num_epochs=1, config={"lr": 1e-3})
+    with pytest.raises(ValueError, match="different config.*lr"):
+        other.fit()
+
+
+class _ExplodingStep(AutoencoderStep):
+    """Trains normally for `good_steps` steps, then reports a NaN loss."""
+
+    def __init__(self, model, lr, good_steps):
+        super().__init__(model, lr)
+        self.calls, self.good_steps = 0, good_steps
+
+    def train_step(self, batch):
+        self.calls += 1
+        metrics = super().train_step(batch)
+        return metrics if self.calls <= self.good_steps else {"loss": torch.tensor(float("nan"))}
+
+
+def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    model = Autoencoder(hidden_dims=(16,), latent_dim=4)
+    x, y = _data()
+    step = _ExplodingStep(model, 1e-2, good_steps=4)  # epoch 1 has 4 steps: epoch 2 diverges
+    trainer = Trainer(step, TensorLoader(x, y, batch_size=16), 3, checkpoint_path=tmp_path / "run.pt", progress=False)
+    with pytest.raises(TrainingDiverged, match=r"'loss' became nan in epoch 2.*epoch 1\) is kept"):
+        trainer.fit()
+    saved = torch.load(tmp_path / "run.pt", weights_only=False)
+    assert saved["epoch"] == 1
+
+
+def test_step_base_state_dict_covers_modules_and_optimizers():
+    model = Autoencoder(hidden_dims=(8,), latent_dim=2)
+    step = AutoencoderStep(model, lr=1e-3)
+    state = step.state_dict()
+    assert set(state) == {"modules", "optimizers"} and "model" in state["modules"]
+    assert isinstance(step, Step)
