@@ -1,0 +1,141 @@
+"""Run the lab's notebooks headless with papermill, in numeric order, and record the run.
+
+    python -m labutils.pipeline run --profile quick       # what `make run-all` calls
+    python -m labutils.pipeline prepare --profile smoke --out DIR   # parameterised copies for nbval
+
+Each run writes `outputs/run.json`: profile, device, git commit, library versions, the data
+sources the notebooks reported and each notebook's wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from labutils.profiles import PROFILES, parameters
+from labutils.runtime import describe_device, get_device, outputs_dir, repo_root
+
+DEFAULT_KERNEL = "generative-lab"
+
+
+def notebooks_in_order(directory: Path | None = None) -> list[Path]:
+    """The numbered notebooks (`NN_name.ipynb`) that exist, in numeric order."""
+    directory = directory or repo_root() / "notebooks"
+    return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def git_commit() -> str:
+    """HEAD's hash, with "-dirty" when the tree has uncommitted changes; "unknown" outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_root(),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import torch
+    import torchvision
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": numpy.__version__}
+
+
+def _notebook_report(stem: str) -> dict:
+    """What a notebook recorded about itself in its metrics file (device, data source)."""
+    path = outputs_dir("metrics") / f"{stem}.json"
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text())
+    return {k: record[k] for k in ("device", "data_source") if k in record}
+
+
+def prepare(profile: str, out_dir: Path) -> list[Path]:
+    """Write each notebook with the profile's parameters injected, not executed (for nbval)."""
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for notebook in notebooks_in_order():
+        target = out_dir / notebook.name
+        pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, notebook.stem),
+                            prepare_only=True, progress_bar=False)
+        written.append(target)
+    return written
+
+
+def run_all(profile: str, kernel: str = DEFAULT_KERNEL) -> int:
+    """Execute every notebook; stop at the first failure, naming the notebook and cell. Returns an exit code."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    notebooks = notebooks_in_order()
+    executed_dir = outputs_dir("notebooks")
+    record = {
+        "profile": profile,
+        "device": describe_device(get_device("auto")),
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "notebooks": {},
+        "status": "running",
+    }
+    run_json = outputs_dir() / "run.json"
+    started = time.perf_counter()
+    for notebook in notebooks:
+        target = executed_dir / notebook.name
+        print(f"==> {notebook.name} (profile {profile})", flush=True)
+        t0 = time.perf_counter()
+        entry: dict = {"output": str(target.relative_to(repo_root()) if target.is_relative_to(repo_root()) else target)}
+        try:
+            pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, notebook.stem),
+                                kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=True)
+        except PapermillExecutionError as err:
+            entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                         error=f"cell {err.exec_count}: {err.ename}: {err.evalue}")
+            record["notebooks"][notebook.stem] = entry
+            record["status"] = f"failed in {notebook.name}"
+            record["total_seconds"] = round(time.perf_counter() - started, 1)
+            run_json.write_text(json.dumps(record, indent=2))
+            print(f"\nFAILED: {notebook.name}, cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
+                  f"The executed notebook, with the traceback, is at {target}.", file=sys.stderr)
+            return 1
+        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), **_notebook_report(notebook.stem))
+        record["notebooks"][notebook.stem] = entry
+        print(f"<== {notebook.name} done in {entry['seconds']:.0f} s", flush=True)
+    record["data_sources"] = sorted({e["data_source"] for e in record["notebooks"].values() if "data_source" in e})
+    record["total_seconds"] = round(time.perf_counter() - started, 1)
+    record["status"] = "ok"
+    run_json.write_text(json.dumps(record, indent=2))
+    print(f"All {len(notebooks)} notebooks ran in {record['total_seconds']:.0f} s; record in {run_json}.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute every notebook into outputs/notebooks/")
+    run.add_argument("--profile", default="full", choices=list(PROFILES))
+    run.add_argument("--kernel", default=DEFAULT_KERNEL)
+    prep = sub.add_parser("prepare", help="write parameterised, unexecuted copies (for nbval)")
+    prep.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    prep.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_all(args.profile, args.kernel)
+    for path in prepare(args.profile, args.out):
+        print(f"prepared {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Parameter sets for the headless runs, in one place.
+
+`make run-all PROFILE=...` injects `parameters(profile, notebook)` into each notebook's
+parameters cell with papermill, so every profile runs the same code:
+
+- full:  the lab reports' hyperparameters, which are the notebooks' own defaults;
+- quick: a CPU-friendly run that still gives recognisable figures;
+- smoke: seconds per notebook, for the tests.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "full": {},
+    "quick": {
+        "01_autoencoder": {"num_epochs": 10},
+        "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3},
+        "03_evaluation": {},
+        "04_gan": {"num_epochs": 25},
+    },
+    "smoke": {
+        "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512},
+        "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1},
+        "03_evaluation": {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200},
+        "04_gan": {"num_epochs": 1, "train_size": 256, "image_size": 32, "variant_epochs": 1, "swd_images": 256},
+    },
+}
+
+# Every profile runs headless: no progress bars in logs.
+HEADLESS = {"progress": False}
+
+
+def parameters(profile: str, notebook: str) -> dict[str, Any]:
+    """The papermill parameters of `notebook` (its stem, e.g. "02_vae") under `profile`."""
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
+    return {"profile": profile, **HEADLESS, **PROFILES[profile].get(notebook, {})}
+
+
+def config_parameters(profile: str, notebook: str, config_class) -> dict[str, Any]:
+    """The part of `parameters(profile, notebook)` that are fields of `config_class`.
+
+    Notebook 03 uses it to rebuild the configs of 01 and 02 under the same profile.
+    """
+    from labutils.config import config_fields
+
+    names = set(config_fields(config_class))
+    return {k: v for k, v in parameters(profile, notebook).items() if k in names}

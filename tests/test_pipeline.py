@@ -1,0 +1,40 @@
+import json
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from labutils import pipeline
+
+
+def _notebook(path, *sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_notebooks_run_in_numeric_order(tmp_path):
+    for name in ("10_last.ipynb", "02_b.ipynb", "01_a.ipynb", "scratch.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in pipeline.notebooks_in_order(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_last.ipynb"]
+
+
+def test_run_all_stops_at_the_first_failure_and_names_it(tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_ok.ipynb", "x = 1")
+    _notebook(notebooks / "02_fails.ipynb", "y = 2", "raise ValueError('bad parameter')")
+    _notebook(notebooks / "03_never.ipynb", "open('ran', 'w').write('yes')")
+    monkeypatch.setenv("LAB_ROOT", str(tmp_path))
+    monkeypatch.delenv("LAB_OUTPUTS", raising=False)
+
+    assert pipeline.run_all("smoke", kernel="python3") == 1
+
+    err = capsys.readouterr().err
+    # Cell [3] as the executed notebook labels it: papermill's injected-parameters cell runs first.
+    assert "FAILED: 02_fails.ipynb, cell [3]: ValueError: bad parameter" in err
+    record = json.loads((tmp_path / "outputs" / "run.json").read_text())
+    assert record["profile"] == "smoke" and record["status"] == "failed in 02_fails.ipynb"
+    assert record["notebooks"]["01_ok"]["status"] == "ok"
+    assert "03_never" not in record["notebooks"] and not (notebooks / "ran").exists()
+    assert set(record["versions"]) >= {"python", "torch", "torchvision"}
+    assert (tmp_path / "outputs" / "notebooks" / "02_fails.ipynb").exists()
