@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
 # Fields that change where or how fast a run happens, not what it computes.
-_NOT_IDENTIFYING = {"device"}
+_NOT_IDENTIFYING = {"device", "mixed_precision", "compile"}
+MIXED_PRECISION = ("auto", "bf16", "off")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -36,8 +37,12 @@ class AEConfig:
     test_size: int | None = None        # first N test images (None: all 10000)
     seed: int = 0                       # seeds weights, batch order and sampling
     device: str = "auto"                # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
+    mixed_precision: str = "auto"       # "auto": bf16 autocast on CUDA GPUs that support it; "bf16"; "off"
+    compile: bool = False               # torch.compile the model (faster epochs on GPU after a warm-up)
 
     def __post_init__(self):
+        _require(self.mixed_precision in MIXED_PRECISION,
+                 f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}.")
         self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
         _require(self.num_epochs >= 1, f"num_epochs must be >= 1, got {self.num_epochs}.")
         _require(self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}.")

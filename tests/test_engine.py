@@ -96,3 +96,16 @@ def test_step_base_state_dict_covers_modules_and_optimizers():
     state = step.state_dict()
     assert set(state) == {"modules", "optimizers"} and "model" in state["modules"]
     assert isinstance(step, Step)
+
+
+def test_mixed_precision_resolution_and_a_bf16_step():
+    from labutils.training.engine import resolve_mixed_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_mixed_precision("auto", cpu) is None  # auto means CUDA only
+    assert resolve_mixed_precision("off", cpu) is None
+    assert resolve_mixed_precision("bf16", cpu) is torch.bfloat16
+    step = VAEStep(VAE(hidden_dims=(16,), latent_dim=4), lr=1e-3)
+    step.autocast_dtype = torch.bfloat16
+    metrics = step.train_step((torch.rand(8, 784),))
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in metrics.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -27,6 +28,14 @@ class Step:
 
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
+    autocast_dtype: torch.dtype | None = None  # set by `use_mixed_precision`
+
+    def autocast(self):
+        """Context for the forward pass and loss: bf16 autocast when enabled, else nothing."""
+        if self.autocast_dtype is None:
+            return nullcontext()
+        device_type = next(next(iter(self.modules.values())).parameters()).device.type
+        return torch.autocast(device_type, dtype=self.autocast_dtype)
 
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -79,6 +88,15 @@ class History:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "History":
         return cls(epochs=list(state["epochs"]), iterations={k: list(v) for k, v in state["iterations"].items()})
+
+
+def resolve_mixed_precision(setting: str, device: torch.device) -> torch.dtype | None:
+    """"auto" -> bf16 on CUDA GPUs that support it (Ampere and newer), else full precision."""
+    if setting == "bf16":
+        return torch.bfloat16
+    if setting == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
 
 
 class TrainingDiverged(RuntimeError):

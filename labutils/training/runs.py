@@ -16,7 +16,7 @@ from labutils.data.loaders import TensorLoader, to_unit_interval
 from labutils.data.mnist import MNIST
 from labutils.models.autoencoder import VAE, Autoencoder
 from labutils.runtime import get_device, outputs_dir, set_seed
-from labutils.training.engine import History, Step, Trainer, evaluate
+from labutils.training.engine import History, Step, Trainer, evaluate, resolve_mixed_precision
 from labutils.training.steps import AutoencoderStep, VAEStep
 
 EVAL_BATCH_SIZE = 1000
@@ -72,6 +72,9 @@ def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, ret
     else:
         model = Autoencoder(**layers).to(device)
         step = AutoencoderStep(model, config.lr)
+    step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
+    if config.compile:
+        model.compile()  # in place: the state_dict keeps its plain names
     train_loader, test_loader = mnist_loaders(mnist, config, device)
     path = checkpoint_path(config)
     if retrain:

@@ -19,7 +19,8 @@ class AutoencoderStep(Step):
 
     def train_step(self, batch):
         x = batch[0].flatten(1)                       # (B, 784) in [0, 1]
-        loss = F.mse_loss(self.model(x), x)
+        with self.autocast():
+            loss = F.mse_loss(self.model(x).float(), x)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -48,7 +49,9 @@ class VAEStep(Step):
         self.reconstruction_reduction = reconstruction_reduction
 
     def _loss(self, x):
-        x_hat, mu, logvar = self.model(x)
+        with self.autocast():
+            x_hat, mu, logvar = self.model(x)
+        x_hat, mu, logvar = x_hat.float(), mu.float(), logvar.float()  # the loss in full precision
         loss, recon, kl = vae_loss(x_hat, x, mu, logvar, self.beta,
                                    self.reconstruction_loss, self.reconstruction_reduction)
         return loss, recon, kl, mu
