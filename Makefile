@@ -1,0 +1,63 @@
+# The lab's commands. On a fresh clone, `make run-all` and `make test` set everything up themselves.
+#   make run-all [PROFILE=full|quick|smoke]   run every notebook headless -> outputs/
+#   make test                                 unit tests + every notebook under nbval (smoke profile)
+#   make bench                                training speed: the lab against the usual DataLoader way
+#   make report | make readme                 outputs/report.html | the README's results, from the last run
+#   make data | make lab | make setup | make clean
+
+PROFILE ?= full
+VENV    := .venv
+PY      := $(VENV)/bin/python
+KERNEL  := generative-lab
+# Where conda or mamba is on PATH, the environment is made from environment.yml (ENV_TOOL=venv to opt out).
+ENV_TOOL ?= $(or $(shell command -v mamba 2>/dev/null),$(shell command -v conda 2>/dev/null),venv)
+STAMP   := $(VENV)/.installed
+TEST_OUTPUTS := $(CURDIR)/outputs/test
+
+.PHONY: setup data run-all test bench report readme lab clean help
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt environment.yml
+ifeq ($(ENV_TOOL),venv)
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+else
+	$(ENV_TOOL) env create --yes --prefix $(VENV) --file environment.yml
+endif
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (generative lab)"
+	touch $@
+
+data: $(STAMP)
+	$(PY) -m labutils.data
+
+run-all: data
+	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL)
+
+# Unit tests, then each notebook with the smoke parameters injected (papermill) and run by nbval,
+# in one pytest session. Test runs write to outputs/test/, never over a real run's outputs.
+test: data
+	rm -rf $(TEST_OUTPUTS)
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
+		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider
+
+bench: data
+	$(PY) -m labutils.bench --json outputs/bench.json
+
+report: setup
+	$(PY) -m labutils.report html
+
+readme: setup
+	$(PY) -m labutils.report readme
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf outputs/* $(VENV)
