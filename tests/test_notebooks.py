@@ -1,0 +1,60 @@
+"""The notebooks as files: parameters that map onto the configs, the shared opening, no outputs."""
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from labutils import notebook_setup
+from labutils.config import AEConfig, VAEConfig, config_fields
+from labutils.profiles import PROFILES, parameters
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+# Notebook parameters that are not config fields: run context, not hyperparameters.
+RUN_PARAMETERS = {"profile", "progress", "retrain"}
+CONFIG_OF = {"01_autoencoder": AEConfig, "02_vae": VAEConfig}
+
+
+def _notebook_parameters(stem):
+    inferred = pm.inspect_notebook(str(NOTEBOOKS / f"{stem}.ipynb"))
+    return {name: ast.literal_eval(p["default"]) for name, p in inferred.items()}
+
+
+@pytest.mark.parametrize("stem, config_class", CONFIG_OF.items())
+def test_notebook_defaults_are_the_config_defaults(stem, config_class):
+    """The full profile injects nothing: the notebook's own defaults must be the reports' (the config's)."""
+    params = _notebook_parameters(stem)
+    defaults = config_class().to_dict()
+    for name in config_fields(config_class):
+        if name in params:
+            value = tuple(params[name]) if isinstance(defaults[name], tuple) else params[name]
+            assert value == defaults[name], f"{stem}: parameter {name}={params[name]!r}, config default {defaults[name]!r}"
+    unknown = set(params) - set(config_fields(config_class)) - RUN_PARAMETERS
+    assert unknown <= {"collapse_demo_epochs"}, f"{stem}: parameters that map onto nothing: {unknown}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_parameter_exists_in_its_notebook(profile):
+    """papermill only warns about unknown names; a typo in a profile would silently do nothing."""
+    for notebook in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        names = set(_notebook_parameters(notebook.stem))
+        injected = set(parameters(profile, notebook.stem))
+        assert injected <= names, f"{profile}/{notebook.stem}: {injected - names} not in the parameters cell"
+
+
+def test_notebooks_are_committed_without_outputs():
+    for notebook in NOTEBOOKS.glob("*.ipynb"):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            assert not cell.get("outputs") and not cell.get("execution_count"), notebook.name
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_every_notebook_opens_with_badges_and_the_shared_setup_cell(path):
+    cells = nbformat.read(path, as_version=4).cells
+    assert notebook_setup.badges(path.stem) in cells[0].source
+    first_code = next(c for c in cells if c.cell_type == "code")
+    assert first_code.source == notebook_setup.setup_cell(), f"{path.name}: rebuild its setup cell"
+    assert notebook_setup.repository_url() in first_code.source
