@@ -1,0 +1,205 @@
+"""The lab report: the executed notebooks of the last run, as one self-contained HTML page.
+
+    python -m labutils.report            # outputs/report.html (what `make report` runs)
+    python -m labutils.report readme     # the README's results section (what `make readme` runs)
+
+Objective and method first, then every notebook's narrative, figures, tables and computed
+conclusions, in order; code is hidden unless `--show-code`. Every image is embedded (base64),
+and no script is loaded from the network, so the file opens offline.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from labutils.runtime import outputs_dir
+
+OBJECTIVE = """\
+## Objective
+Build and train three generative models in PyTorch and check, with numbers, what the lab reports
+claim about them: an **autoencoder (AE)** and a **variational autoencoder (VAE)** on MNIST, compared
+by their losses, KL divergence and latent spaces, and a **generative adversarial network (GAN)** on
+abstract art, evaluated by its losses, the discriminator's outputs and a distance between generated
+and real images.
+"""
+
+METHOD = """\
+## Method
+Each section below is one notebook of the lab, executed headless by `make run-all` with the
+parameters of the profile above; every number in its text was computed by that run. The models,
+the data pipeline and the one training engine they share live in the `labutils` package.
+"""
+
+
+class ReportError(RuntimeError):
+    """The run's notebooks are missing or contain an error: no report is made from them."""
+
+
+def _errors(nb: nbformat.NotebookNode) -> list[str]:
+    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _run_summary(run: dict) -> str:
+    minutes = run.get("total_seconds", 0) / 60
+    sources = "; ".join(run.get("data_sources", [])) or "see each section"
+    return (f"# Generative models lab: report\n\n"
+            f"| | |\n|---|---|\n"
+            f"| profile | `{run.get('profile', '?')}` |\n"
+            f"| device | {run.get('device', '?')} |\n"
+            f"| started | {run.get('started', '?')} |\n"
+            f"| duration | {minutes:.1f} min |\n"
+            f"| git commit | `{run.get('git_commit', '?')}` |\n"
+            f"| versions | {', '.join(f'{k} {v}' for k, v in run.get('versions', {}).items())} |\n"
+            f"| data | {sources} |\n")
+
+
+def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
+    """One notebook: a summary, objective and method, then each executed notebook's cells."""
+    paths = sorted(executed_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise ReportError(f"No executed notebooks in {executed_dir}: run `make run-all` first.")
+    cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE), new_markdown_cell(METHOD)]
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        errors = _errors(nb)
+        if errors:
+            raise ReportError(f"{path.name} has cells that raised ({'; '.join(errors)}): fix the run first.")
+        for cell in nb.cells:
+            cell = copy.deepcopy(cell)
+            cell["id"] = f"{path.stem}-{cell.get('id', len(cells))}"  # ids must be unique across notebooks
+            if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
+                continue
+            cells.append(cell)
+    report = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                 "language": "python"}})
+    return report
+
+
+def build_report(out: Path | None = None, show_code: bool = False) -> Path:
+    """Write `outputs/report.html` from `outputs/notebooks/` and `outputs/run.json`; return its path."""
+    from nbconvert import HTMLExporter
+
+    run_json = outputs_dir() / "run.json"
+    run = json.loads(run_json.read_text()) if run_json.exists() else {}
+    nb = combined_notebook(outputs_dir("notebooks"), run)
+    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    # Offline: no script from a CDN (the report has no widgets and no LaTeX that needs them).
+    exporter.mathjax_url = exporter.require_js_url = exporter.jquery_url = ""
+    exporter.widget_renderer_url = exporter.mermaid_js_url = ""
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": "Generative models lab: report"}})
+    out = out or outputs_dir() / "report.html"
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+# -- the README's results section ----------------------------------------------------------------
+README_FIGURES = {  # figure file (outputs/figures) -> caption
+    "02_vae_losses": "VAE: total loss, reconstruction and KL per epoch",
+    "03_loss_comparison": "AE and VAE losses on shared axes",
+    "01_ae_reconstructions": "AE: test digits and reconstructions",
+    "02_vae_reconstructions": "VAE: test digits and reconstructions",
+    "02_vae_prior_samples": "VAE: samples from the prior",
+    "03_latent_tsne_pca": "t-SNE and PCA of the AE and VAE latent spaces",
+    "04_gan_real_vs_generated": "GAN: real images beside generated ones",
+}
+RESULTS_BEGIN, RESULTS_END = "<!-- results -->", "<!-- /results -->"
+
+
+def _load_metrics() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(outputs_dir("metrics").glob("*.json"))}
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "docs/figures") -> str:
+    """The README's results section, from one run's `run.json` and metrics files."""
+    ae, vae = metrics.get("01_autoencoder", {}), metrics.get("02_vae", {})
+    ev, gan = metrics.get("03_evaluation", {}), metrics.get("04_gan", {})
+    rows = [
+        ("AE test reconstruction error (MSE per pixel)", _fmt(ae.get("test_mse"), ".5f")),
+        ("VAE test reconstruction error (MSE per pixel, posterior mean)", _fmt(vae.get("test_recon_mse"), ".5f")),
+        ("VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
+        ("VAE test loss, the negative ELBO it minimises (per image)", _fmt(vae.get("test_elbo"), ".2f")),
+        ("VAE active latent units", f"{vae.get('active_units', '—')} of {vae.get('config', {}).get('latent_dim', '—')}"),
+    ]
+    iwae = ev.get("iwae", {})
+    if iwae:
+        rows.append((f"VAE test log-likelihood, importance-weighted (k = {iwae.get('k')}, nats per image)",
+                     _fmt(iwae.get("log_likelihood_nats"), ".1f")))
+    for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"), ("linear_probe_accuracy", "linear-probe accuracy"),
+                      ("silhouette", "silhouette by digit")):
+        if key in ev:
+            values = ev[key]
+            rows.append((f"{name}: pixels / PCA-32 / AE / VAE",
+                         " / ".join(_fmt(values.get(k), ".3f") for k in ("pixels", "pca", "ae", "vae"))))
+    if gan:
+        rows.append((f"GAN sliced Wasserstein distance ×10³ ({gan.get('data_label', gan.get('data_source', ''))})",
+                     f"{_fmt(gan.get('swd'), '.1f')} (floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})"))
+    table = "\n".join(["| measure | value |", "|---|---|", *(f"| {m} | {v} |" for m, v in rows)])
+    minutes = run.get("total_seconds", 0) / 60
+    header = (f"From one `make run-all PROFILE={run.get('profile', '?')}` run on {run.get('device', '?')}, "
+              f"started {run.get('started', '?')}, {minutes:.0f} min in all "
+              f"(commit `{run.get('git_commit', '?')[:12]}`). Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
+              f"`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
+    figures = "\n\n".join(f"**{caption}**\n\n![{caption}]({figures_dir}/{name}.png)"
+                           for name, caption in README_FIGURES.items()
+                           if (outputs_dir("figures") / f"{name}.png").exists())
+    return f"{header}\n\n{table}\n\n{figures}\n"
+
+
+def update_readme(readme: Path | None = None) -> Path:
+    """Rewrite the README between the results markers and copy its figures to docs/figures/."""
+    import shutil
+
+    from labutils.runtime import repo_root
+
+    readme = readme or repo_root() / "README.md"
+    run_json = outputs_dir() / "run.json"
+    if not run_json.exists():
+        raise ReportError(f"{run_json} is missing: run `make run-all` first.")
+    run = json.loads(run_json.read_text())
+    if run.get("status") != "ok":
+        raise ReportError(f"The last run did not finish ({run.get('status')}): the README shows finished runs only.")
+    docs = repo_root() / "docs" / "figures"
+    docs.mkdir(parents=True, exist_ok=True)
+    for name in README_FIGURES:
+        source = outputs_dir("figures") / f"{name}.png"
+        if source.exists():
+            shutil.copyfile(source, docs / source.name)
+    text = readme.read_text()
+    begin, end = text.index(RESULTS_BEGIN) + len(RESULTS_BEGIN), text.index(RESULTS_END)
+    readme.write_text(text[:begin] + "\n" + results_markdown(run, _load_metrics()) + text[end:])
+    return readme
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", choices=("html", "readme"), default="html",
+                        help="html: outputs/report.html (default); readme: the README's results section")
+    parser.add_argument("--show-code", action="store_true", help="keep the code cells (html)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.what == "readme":
+            print(f"results section of {update_readme()} rewritten from {outputs_dir()}")
+            return 0
+        path = build_report(args.out, args.show_code)
+    except ReportError as err:
+        print(f"report: {err}", file=sys.stderr)
+        return 1
+    print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
