@@ -1,0 +1,284 @@
+"""`make bench`: the lab's training pipeline against the usual way of writing the same training.
+
+    python -m labutils.bench                # table on the current device
+    python -m labutils.bench --json out.json --repeats 3
+
+For identical models and hyperparameters, on the same device, in one run:
+
+- AE and VAE: images/s over full MNIST epochs; the reference is pytorch/examples' way:
+  `datasets.MNIST` with `transforms.ToTensor()` through a shuffling `DataLoader`, and a
+  `loss.item()` every step;
+- GAN: images/s of the lab's pipeline against `ImageFolder` with resize/crop/normalise
+  transforms and a `DataLoader` with workers, reading the image files;
+
+plus the time of one epoch, the projected time of the full profile, and peak memory (RSS;
+GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
+and lab and reference alternate, so that machine noise hits both alike.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ("ae", "vae", "gan")
+PIPELINES = ("lab", "reference")
+
+
+# -- one measurement, in its own process ---------------------------------------------------------
+def _mnist_models(kind: str, device):
+    import torch
+
+    from labutils.models import VAE, Autoencoder
+    from labutils.training.steps import AutoencoderStep, VAEStep
+
+    torch.manual_seed(0)
+    if kind == "ae":
+        model = Autoencoder().to(device)
+        return model, AutoencoderStep(model, lr=1e-3)
+    model = VAE().to(device)
+    return model, VAEStep(model, lr=1e-3)
+
+
+def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | None, batch_size: int = 128) -> dict:
+    import torch
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
+
+    from labutils.data.loaders import TensorLoader, to_unit_interval
+    from labutils.data.mnist import load_mnist
+    from labutils.runtime import data_dir
+    from labutils.training.engine import Trainer
+
+    mnist = load_mnist()  # makes sure the IDX files exist for both pipelines
+    n = limit or len(mnist.train_images)
+    model, step = _mnist_models(kind, device)
+    if pipeline == "lab":
+        loader = TensorLoader(mnist.train_images[:n], mnist.train_labels[:n], batch_size=batch_size, shuffle=True,
+                              transform=to_unit_interval, device=device)
+        trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
+        start = time.perf_counter()
+        trainer.fit()
+        _sync(device)
+        seconds = time.perf_counter() - start
+    else:
+        dataset = Subset(datasets.MNIST(data_dir(), train=True, download=False, transform=transforms.ToTensor()),
+                         range(n))
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
+                            **({"num_workers": 1, "pin_memory": True} if device.type == "cuda" else {}))
+        optimizer = step.optimizer
+        start = time.perf_counter()
+        for _ in range(epochs):
+            model.train()
+            total = 0.0
+            for x, _ in loader:
+                x = x.to(device).flatten(1)
+                optimizer.zero_grad()
+                if kind == "ae":
+                    loss = torch.nn.functional.mse_loss(model(x), x)
+                else:
+                    from labutils.models import vae_loss
+                    x_hat, mu, logvar = model(x)
+                    loss = vae_loss(x_hat, x, mu, logvar)[0]
+                loss.backward()
+                optimizer.step()
+                total += loss.item()
+        seconds = time.perf_counter() - start
+    return {"images": epochs * n, "seconds": seconds, "epochs": epochs}
+
+
+def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_size: int = 64) -> dict:
+    import torch
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    from labutils.data.art import load_abstract_art
+    from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_signed_unit_interval
+    from labutils.training.engine import Trainer
+    from labutils.training.gan import GANConfig, build_gan_step
+
+    config = GANConfig(image_size=image_size, device=str(device))
+    torch.manual_seed(0)
+    step = build_gan_step(config, torch.device(device))
+    if pipeline == "lab":
+        art = load_abstract_art(image_size=image_size)
+        loader = TensorLoader(art.images[:limit], batch_size=config.batch_size, shuffle=True, drop_last=True, device=device,
+                              transform=compose(to_signed_unit_interval, random_horizontal_flip))
+        trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
+        start = time.perf_counter()
+        trainer.fit()
+        _sync(device)
+        seconds = time.perf_counter() - start
+        images = epochs * len(loader) * config.batch_size
+    else:
+        folder = _image_folder(limit)
+        transform = transforms.Compose([
+            transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3),
+        ])
+        loader = DataLoader(datasets.ImageFolder(str(folder), transform=transform), batch_size=config.batch_size,
+                            shuffle=True, drop_last=True, num_workers=2, pin_memory=device.type == "cuda",
+                            persistent_workers=True)
+        step.train(True)
+        start = time.perf_counter()
+        images = 0
+        for _ in range(epochs):
+            for x, _ in loader:
+                metrics = step.train_step((x.to(device),))
+                logged = {k: v.item() for k, v in metrics.items()}  # the usual per-step logging  # noqa: F841
+                images += x.shape[0]
+        seconds = time.perf_counter() - start
+    return {"images": images, "seconds": seconds, "epochs": epochs}
+
+
+def _image_folder(limit: int | None = None) -> Path:
+    """A folder of image files for `ImageFolder`: the real art where it is in data/, else the
+    stand-in written once as 256x256 JPEGs, the Kaggle data's size and format (`limit` of them)."""
+    from labutils.data.art import find_art_folder
+    from labutils.runtime import data_dir
+
+    real = find_art_folder()
+    if real is not None and limit is None:
+        return real
+    folder = data_dir("cache", f"bench_imagefolder_{limit or 'all'}")
+    images_dir = folder / "standin"
+    if not images_dir.exists() or not any(images_dir.iterdir()):
+        from PIL import Image
+
+        from labutils.data.standin import make_standin_art
+
+        images_dir.mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(make_standin_art(limit or 2872, image_size=128)):
+            Image.fromarray(image.permute(1, 2, 0).numpy()).resize((256, 256), Image.BICUBIC).save(
+                images_dir / f"Abstract_image_{i}.jpg", quality=90)
+    return folder
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _worker(model: str, pipeline: str, device_name: str, epochs: int, limit: int | None) -> dict:
+    import torch
+
+    from labutils.runtime import get_device
+
+    device = get_device(device_name)
+    if model == "gan":
+        result = _measure_gan(pipeline, device, epochs, limit)
+    else:
+        result = _measure_mnist(model, pipeline, device, epochs, limit)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if device.type == "cuda":
+        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return result
+
+
+# -- the benchmark ------------------------------------------------------------------------------
+def full_profile_epochs() -> dict[str, int]:
+    """Epochs of each model in the full profile: the configs' defaults."""
+    from labutils.config import AEConfig, VAEConfig
+    from labutils.training.gan import GANConfig
+
+    return {"ae": AEConfig().num_epochs, "vae": VAEConfig().num_epochs, "gan": GANConfig().num_epochs}
+
+
+def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int | None) -> dict:
+    command = [sys.executable, "-m", "labutils.bench", "--worker", model, pipeline, "--device", device,
+               "--epochs", str(epochs)] + (["--limit", str(limit)] if limit else [])
+    out = subprocess.run(
+        command,
+        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark worker {model}/{pipeline} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
+                  limit: int | None = None) -> dict:
+    """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
+    from labutils.runtime import describe_device, get_device
+
+    runs: dict[str, dict[str, list[dict]]] = {m: {p: [] for p in PIPELINES} for m in models}
+    for _ in range(repeats):
+        for model in models:
+            for pipeline in PIPELINES:
+                runs[model][pipeline].append(_run_worker(model, pipeline, device, epochs, limit))
+    full_epochs = full_profile_epochs()
+    results = {"device": describe_device(get_device(device)), "epochs_per_measurement": epochs,
+               "images_per_epoch_limit": limit, "repeats": repeats, "models": {}}
+    for model, by_pipeline in runs.items():
+        row = {}
+        for pipeline, measurements in by_pipeline.items():
+            rates = [m["images"] / m["seconds"] for m in measurements]
+            epoch_s = [m["seconds"] / m["epochs"] for m in measurements]
+            row[f"{pipeline}_images_per_s"] = statistics.median(rates)
+            row[f"{pipeline}_epoch_s"] = statistics.median(epoch_s)
+            row[f"{pipeline}_peak_rss_mb"] = max(m["peak_rss_mb"] for m in measurements)
+            if "peak_gpu_mb" in measurements[0]:
+                row[f"{pipeline}_peak_gpu_mb"] = max(m["peak_gpu_mb"] for m in measurements)
+        row["speedup"] = row["lab_images_per_s"] / row["reference_images_per_s"]
+        row["full_profile_epochs"] = full_epochs[model]
+        row["lab_full_profile_min"] = row["lab_epoch_s"] * full_epochs[model] / 60
+        row["reference_full_profile_min"] = row["reference_epoch_s"] * full_epochs[model] / 60
+        results["models"][model] = row
+    return results
+
+
+def format_table(results: dict) -> str:
+    header = (f"{'model':<6}{'lab img/s':>11}{'ref img/s':>11}{'speedup':>9}{'lab epoch':>11}{'ref epoch':>11}"
+              f"{'lab full':>10}{'ref full':>10}{'lab RSS':>10}{'ref RSS':>10}")
+    lines = [f"device: {results['device']}  ({results['repeats']} repeat(s), median)", header, "-" * len(header)]
+    for model, r in results["models"].items():
+        lines.append(
+            f"{model:<6}{r['lab_images_per_s']:>11.0f}{r['reference_images_per_s']:>11.0f}{r['speedup']:>8.2f}x"
+            f"{r['lab_epoch_s']:>10.2f}s{r['reference_epoch_s']:>10.2f}s"
+            f"{r['lab_full_profile_min']:>8.1f}m{r['reference_full_profile_min']:>9.1f}m"
+            f"{r['lab_peak_rss_mb']:>8.0f}MB{r['reference_peak_rss_mb']:>8.0f}MB")
+    epochs = ", ".join(f"{m} {r['full_profile_epochs']} epochs" for m, r in results["models"].items())
+    lines.append(f"full = projected training time of the full profile ({epochs}).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of ae,vae,gan")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--epochs", type=int, default=1, help="full epochs per measurement")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating lab/reference pairs; medians reported")
+    parser.add_argument("--limit", type=int, default=None, help="train on the first N images only (for tests)")
+    parser.add_argument("--json", nargs="?", const="-", default=None,
+                        help="write the results as JSON to this file (or stdout when no file is given)")
+    parser.add_argument("--worker", nargs=2, metavar=("MODEL", "PIPELINE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(*args.worker, args.device, args.epochs, args.limit)))
+        return 0
+    models = [m for m in args.models.split(",") if m]
+    unknown = set(models) - set(MODELS)
+    if unknown:
+        parser.error(f"unknown model(s) {sorted(unknown)}: choose from {', '.join(MODELS)}")
+    results = run_benchmark(models, args.device, args.epochs, args.repeats, args.limit)
+    if args.json == "-":
+        print(json.dumps(results, indent=2))
+    else:
+        print(format_table(results))
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(results, indent=2))
+            print(f"written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
