@@ -25,12 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labutils.config import _require
+from labutils.config import _NOT_IDENTIFYING, MIXED_PRECISION, _require
 from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_signed_unit_interval
 from labutils.image_metrics import patch_descriptors, swd_from_descriptors
 from labutils.models.gan import IMAGE_SIZES, Discriminator, Generator
 from labutils.runtime import get_device, outputs_dir, set_seed
-from labutils.training.engine import History, Step, Trainer
+from labutils.training.engine import History, Step, Trainer, resolve_mixed_precision
 
 DATASETS = ("art", "mnist")
 MNIST_PADDED_SIZE = 32  # 28 x 28 digits padded with background to 32 x 32, the smallest GAN size
@@ -70,8 +70,12 @@ class GANConfig:
     swd_train_images: int = 512         # images per set for that in-training distance (a small, cheap sample)
     seed: int = 0                       # seeds weights, batch order, noise and augmentation
     device: str = "auto"                # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
+    mixed_precision: str = "auto"       # "auto": bf16 autocast on CUDA GPUs that support it; "bf16"; "off"
+    compile: bool = False               # torch.compile G and D (faster epochs on GPU after a warm-up)
 
     def __post_init__(self):
+        _require(self.mixed_precision in MIXED_PRECISION,
+                 f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}.")
         self.g_hidden_dims = tuple(int(h) for h in self.g_hidden_dims)
         _require(self.dataset in DATASETS, f"dataset must be one of {DATASETS}, got {self.dataset!r}.")
         _require(self.image_size in IMAGE_SIZES,
@@ -101,8 +105,8 @@ class GANConfig:
         return asdict(self)
 
     def identity(self) -> dict:
-        """The fields that decide what a run computes (all but the device)."""
-        return {k: v for k, v in self.to_dict().items() if k != "device"}
+        """The fields that decide what a run computes (all but device, mixed precision and compile)."""
+        return {k: v for k, v in self.to_dict().items() if k not in _NOT_IDENTIFYING}
 
     def run_id(self) -> str:
         """The family and a hash of the identity: the checkpoint's name, so a changed field trains anew."""
@@ -192,6 +196,20 @@ def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 256) -> to
     return out
 
 
+def slerp(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
+    """`steps` latent vectors from z_a to z_b (each (latent_dim,)) along the great circle: (steps, latent_dim).
+
+    Spherical rather than straight-line interpolation (White 2016, "Sampling Generative Networks"):
+    a Gaussian z lies near a sphere of radius sqrt(latent_dim), and the straight line's midpoint
+    falls well inside it, where the generator saw no training noise.
+    """
+    t = torch.linspace(0, 1, steps)[:, None]
+    omega = torch.arccos((F.normalize(z_a, dim=0) @ F.normalize(z_b, dim=0)).clamp(-1, 1))
+    if omega.abs() < 1e-6:
+        return (1 - t) * z_a + t * z_b
+    return (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b) / torch.sin(omega)
+
+
 def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     """n latent vectors ~ N(0, I), (n, latent_dim), from their own seeded generator on the CPU.
 
@@ -263,11 +281,12 @@ class SWDMonitor:
         self._reference: list[torch.Tensor] | None = None
         self._floor: float | None = None
 
-    def _prepare(self) -> None:
+    def _prepare(self, device: torch.device | None = None) -> None:
         if self._reference is None:
             order = torch.randperm(len(self.real), generator=torch.Generator().manual_seed(self.seed))
-            self._reference = patch_descriptors(self.real[order[:self.n]], seed=self.seed)
-            other = patch_descriptors(self.real[order[self.n:2 * self.n]], seed=self.seed + 1)
+            real = self.real.to(device) if device is not None else self.real
+            self._reference = patch_descriptors(real[order[:self.n]], seed=self.seed)
+            other = patch_descriptors(real[order[self.n:2 * self.n]], seed=self.seed + 1)
             self._floor = swd_from_descriptors(self._reference, other, self.image_size, seed=self.seed + 2)["average"]
 
     @property
@@ -276,8 +295,10 @@ class SWDMonitor:
         return self._floor
 
     def __call__(self, generator: nn.Module) -> float:
-        self._prepare()
-        fake = to_uint8(generate(generator, self.noise))
+        """The distance of `generator`'s images to the real sample, computed on the generator's device."""
+        device = next(generator.parameters()).device
+        self._prepare(device)
+        fake = to_uint8(generate(generator, self.noise)).to(self._reference[0].device)
         return swd_from_descriptors(self._reference, patch_descriptors(fake, seed=self.seed + 1),
                                     self.image_size, seed=self.seed + 2)["average"]
 
@@ -328,11 +349,13 @@ class GANStep(Step):
     def train_step(self, batch):
         x = batch[0]  # (B, C, S, S) in [-1, 1]
         z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)  # (B, latent_dim)
-        fake = self.generator(z)  # (B, C, S, S)
+        with self.autocast():  # bf16 forward passes where enabled; the losses below in float32
+            fake = self.generator(z)  # (B, C, S, S)
 
         # Discriminator: real -> 1, generated -> 0. detach(): this update does not reach G.
-        logits_real = self.discriminator(self._augment(x))
-        logits_fake = self.discriminator(self._augment(fake.detach()))
+        with self.autocast():
+            logits_real = self.discriminator(self._augment(x)).float()
+            logits_fake = self.discriminator(self._augment(fake.detach())).float()
         d_loss = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
                   + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
         self.opt_d.zero_grad(set_to_none=True)
@@ -341,7 +364,8 @@ class GANStep(Step):
 
         # Generator: make the updated D call its images real. D's weights need no gradient here.
         self.discriminator.requires_grad_(False)
-        logits_gen = self.discriminator(self._augment(fake))
+        with self.autocast():
+            logits_gen = self.discriminator(self._augment(fake)).float()
         g_loss = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -401,6 +425,16 @@ def mnist_for_gan(images: torch.Tensor, image_size: int) -> torch.Tensor:
         x = F.interpolate(x.float(), size=(image_size, image_size), mode="bilinear", align_corners=False)
         x = x.round().clamp(0, 255).to(torch.uint8)
     return x
+
+
+def gan_to_mnist(images: torch.Tensor) -> torch.Tensor:
+    """Generated digits (N, 1, S, S) uint8 -> (N, 1, 28, 28) floats in [0, 1], as MNIST's classifier reads them:
+    back to 32 x 32, then the 2-pixel padding cropped (the inverse of `mnist_for_gan`)."""
+    x = images.float() / 255
+    if x.shape[-1] != MNIST_PADDED_SIZE:
+        x = F.interpolate(x, size=(MNIST_PADDED_SIZE, MNIST_PADDED_SIZE), mode="bilinear", antialias=True,
+                          align_corners=False)
+    return x[:, :, 2:30, 2:30].clamp(0, 1)
 
 
 def load_gan_data(config: GANConfig) -> GANData:
@@ -470,6 +504,16 @@ def build_gan(config: GANConfig, device: torch.device) -> tuple[Generator, Discr
     return generator.to(device), discriminator.to(device)
 
 
+def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.Tensor | None = None) -> GANStep:
+    """Networks and optimisers that `config` describes, seeded, as one `GANStep` on `device`.
+
+    `real_images` (uint8) enable the in-training distance (config.swd_every); without them it is off.
+    """
+    set_seed(config.seed)
+    generator, discriminator = build_gan(config, device)
+    return GANStep(generator, discriminator, config, real_images=real_images)
+
+
 def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
               data: GANData | None = None) -> TrainedGAN:
     """Train the GAN that `config` describes, or load its finished checkpoint (resume a partial one).
@@ -485,9 +529,11 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     if len(images) < config.batch_size:
         raise ValueError(f"{len(images)} training images are fewer than one batch ({config.batch_size}).")
     data = GANData(images, data.source, data.is_standin, data.label)
-    set_seed(config.seed)
-    generator, discriminator = build_gan(config, device)
-    step = GANStep(generator, discriminator, config, real_images=images)
+    step = build_gan_step(config, device, real_images=images)
+    step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
+    if config.compile:  # in place: the state_dicts keep their plain names (the EMA copy stays eager)
+        step.generator.compile()
+        step.discriminator.compile()
     loader = gan_loader(data, config, device)
     path = checkpoint_path(config)
     if retrain:
@@ -495,4 +541,50 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config=config.identity(),
                       progress=progress)
     history = trainer.fit()
-    return TrainedGAN(step.sampler, discriminator, config, history, path, device, step, loader, data)
+    return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data)
+
+
+# --- Options study --------------------------------------------------------------------------------
+
+# Each variant: (changes to the reports' set-up, which generator is sampled). An EMA changes nothing
+# in training (it only reads G's weights, and draws no random numbers), so every study run keeps
+# one: "+ EMA" is the reports' run itself, sampled through its averaged weights, a paired comparison.
+STUDY_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
+    "reports' set-up": ({}, "generator"),
+    "+ EMA": ({}, "ema"),
+    "+ DiffAugment": ({"diffaugment": True}, "generator"),
+    "+ spectral norm": ({"spectral_norm": True}, "generator"),
+    "+ all three": ({"diffaugment": True, "spectral_norm": True}, "ema"),
+}
+
+
+def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int, progress: bool = False,
+                  seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Train each of STUDY_VARIANTS for `epochs` epochs from the reports' set-up (the rest of `config`
+    kept) and measure each one's sliced Wasserstein distance on the same real images, same noise.
+
+    Returns {variant: {"swd", "swd_floor", "swd_levels", "n", "epochs", "train_seconds", "changes",
+    "sampled", "samples" (8 uint8 images)}}. Runs are checkpointed like any other, so a rerun loads them.
+    """
+    from labutils.image_metrics import swd_against_floor
+
+    base = config.replace(num_epochs=epochs, diffaugment=False, spectral_norm=False, ema=True)
+    n = min(swd_images, len(data.images) // 2)
+    z = noise(n, config.latent_dim, seed + 7)
+    runs: dict[tuple, TrainedGAN] = {}
+    results = {}
+    for name, (changes, sampled) in STUDY_VARIANTS.items():
+        key = tuple(sorted(changes.items()))
+        if key not in runs:
+            runs[key] = train_gan(base.replace(**changes), progress=progress, data=data)
+        run = runs[key]
+        generator = run.step.ema_generator if sampled == "ema" else run.step.generator
+        fake = to_uint8(generate(generator, z))
+        measured = swd_against_floor(data.images, fake, n, seed=seed)
+        results[name] = {
+            "swd": measured["swd"]["average"], "swd_floor": measured["floor"]["average"],
+            "swd_levels": measured["swd"], "n": n, "epochs": len(run.history),
+            "train_seconds": run.history.total_seconds, "changes": changes, "sampled": sampled,
+            "samples": fake[:8],
+        }
+    return results

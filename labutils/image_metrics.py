@@ -1,0 +1,303 @@
+"""Measuring generated images against real ones, beyond looking at them.
+
+- `swd`: the sliced Wasserstein distance between the local image patches of two sets, on each
+  level of a Laplacian pyramid (Karras et al. 2018, "Progressive Growing of GANs for Improved
+  Quality, Stability, and Variation", section 5 and their `sliced_wasserstein.py`). It needs no
+  pretrained network, so it works on any data and any machine. Fine levels compare texture
+  and edges, the coarsest compares colour and layout.
+- `fid_against_floor`: the Fréchet Inception Distance (Heusel et al. 2017), only where Inception-v3
+  weights already lie on the machine; otherwise None, which the lab reports as "unavailable".
+  `frechet_against_floor` is the same distance in any other network's features (on MNIST, the
+  lab's digit classifier).
+- `nearest_neighbours`: for each generated image, the closest training image ("does it copy?").
+
+Both distances depend on the number of images compared, so a number means little alone:
+the lab always reports it beside the same distance between two real samples of the same size
+(the *floor*, what a perfect generator would reach).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# Karras et al.'s settings (sliced_wasserstein.py and metrics config).
+PATCH_SIZE = 7  # neighbourhood side: 7 x 7 pixels per descriptor
+PATCHES_PER_IMAGE = 128  # descriptors drawn per image and pyramid level
+DIRECTIONS = 128  # random projections per repeat
+REPEATS = 4  # repeats, each with fresh directions
+MIN_RESOLUTION = 16  # coarsest pyramid level
+SWD_SCALE = 1e3  # the paper reports SWD x 10^3; so does the lab
+_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16  # the pyramid's 5-tap Gaussian (Burt & Adelson)
+
+
+def _as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 or float images (N, C, H, W) -> float32. The scale is irrelevant: descriptors are normalised."""
+    if images.dim() != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}.")
+    return images.float()
+
+
+def _blur(images: torch.Tensor) -> torch.Tensor:
+    """Separable 5 x 5 binomial blur of (N, C, H, W), reflecting at the borders."""
+    c = images.shape[1]
+    k = _BINOMIAL.to(images.device, images.dtype)
+    padded = F.pad(images, (2, 2, 2, 2), mode="reflect")
+    out = F.conv2d(padded, k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+    return F.conv2d(out, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+
+
+def _pyr_down(images: torch.Tensor) -> torch.Tensor:
+    return _blur(images)[:, :, ::2, ::2]  # (N, C, H, W) -> (N, C, H/2, W/2)
+
+
+def _pyr_up(images: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = images.shape
+    up = images.new_zeros(n, c, 2 * h, 2 * w)
+    up[:, :, ::2, ::2] = images
+    return _blur(up) * 4  # (N, C, H, W) -> (N, C, 2H, 2W): zeros inserted, then blurred (x4 keeps the mean)
+
+
+def laplacian_pyramid(images: torch.Tensor, min_resolution: int = MIN_RESOLUTION) -> list[torch.Tensor]:
+    """Band-pass levels from full resolution down to `min_resolution`, the last one the low-pass residual.
+
+    64 x 64 images give [64 (finest detail), 32, 16 (blurred image)]; summing the levels back up
+    reconstructs the image exactly.
+    """
+    images = _as_float(images)
+    levels, current = [], images
+    while current.shape[-1] > min_resolution:
+        smaller = _pyr_down(current)
+        levels.append(current - _pyr_up(smaller))
+        current = smaller
+    levels.append(current)
+    return levels
+
+
+def _patches(level: torch.Tensor, per_image: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    """`per_image` random size x size patches of each image: (N, C, H, W) -> (N * per_image, C, size, size)."""
+    n, c, h, w = level.shape
+    ys = torch.randint(0, h - size + 1, (n, per_image), generator=generator)
+    xs = torch.randint(0, w - size + 1, (n, per_image), generator=generator)
+    offsets = torch.arange(size)
+    rows = (ys[..., None] + offsets).to(level.device)  # (N, P, size)
+    cols = (xs[..., None] + offsets).to(level.device)
+    index_n = torch.arange(n, device=level.device)[:, None, None, None]
+    patches = level.permute(0, 2, 3, 1)[index_n, rows[..., :, None], cols[..., None, :]]  # (N, P, size, size, C)
+    return patches.permute(0, 1, 4, 2, 3).reshape(n * per_image, c, size, size)
+
+
+def _normalise(descriptors: torch.Tensor) -> torch.Tensor:
+    """Each colour channel to zero mean and unit variance over the whole set, then flattened (Karras et al.).
+
+    Every set is normalised with its own statistics, as in Karras et al.'s code: the distance compares
+    the shapes of the two patch distributions, and ignores a global shift of colour or contrast.
+    """
+    mean = descriptors.mean(dim=(0, 2, 3), keepdim=True)
+    std = descriptors.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
+    return ((descriptors - mean) / std).flatten(1)  # (M, C, 7, 7) -> (M, C * 49)
+
+
+def patch_descriptors(images: torch.Tensor, seed: int = 0, patches_per_image: int = PATCHES_PER_IMAGE,
+                      patch_size: int = PATCH_SIZE, min_resolution: int = MIN_RESOLUTION,
+                      batch_size: int = 256) -> list[torch.Tensor]:
+    """Normalised patch descriptors of every pyramid level: a list of (N * patches_per_image, C * 7 * 7).
+
+    Computed in batches of images so that a large set never holds its whole pyramid in memory.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    per_level: list[list[torch.Tensor]] = []
+    for start in range(0, len(images), batch_size):
+        levels = laplacian_pyramid(images[start:start + batch_size], min_resolution)
+        if not per_level:
+            per_level = [[] for _ in levels]
+        for store, level in zip(per_level, levels):
+            store.append(_patches(level, patches_per_image, patch_size, generator))
+    return [_normalise(torch.cat(store)) for store in per_level]
+
+
+def _sort_columns(x: torch.Tensor) -> torch.Tensor:
+    """Sort each column. On the CPU NumPy's sort is several times faster than torch's for this shape."""
+    if x.device.type == "cpu":
+        return torch.from_numpy(np.sort(x.numpy(), axis=0))
+    return torch.sort(x, dim=0).values
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: int = DIRECTIONS, repeats: int = REPEATS,
+                       seed: int = 0) -> float:
+    """Sliced Wasserstein distance between two equal-size point sets (M, D).
+
+    Project both sets on random unit directions; in one dimension the Wasserstein-1 distance
+    between two samples of equal size is the mean gap between their sorted values.
+    Averaged over directions and repeats.
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"Both descriptor sets need the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+    generator = torch.Generator().manual_seed(seed)
+    results = []
+    for _ in range(repeats):
+        dirs = torch.randn(a.shape[1], directions, generator=generator).to(a.device)
+        dirs /= dirs.norm(dim=0, keepdim=True)  # unit directions, (D, directions)
+        proj_a = _sort_columns(a @ dirs)  # (M, directions), each column sorted
+        proj_b = _sort_columns(b @ dirs)
+        results.append((proj_a - proj_b).abs().mean())
+    return float(torch.stack(results).mean())
+
+
+def level_names(image_size: int, min_resolution: int = MIN_RESOLUTION) -> list[str]:
+    """Names of the pyramid levels: ["64px", "32px", "16px"] for 64 x 64 images."""
+    names, res = [], image_size
+    while res > min_resolution:
+        names.append(f"{res}px")
+        res //= 2
+    return names + [f"{res}px"]
+
+
+def swd_from_descriptors(desc_a: list[torch.Tensor], desc_b: list[torch.Tensor], image_size: int,
+                         seed: int = 0) -> dict[str, float]:
+    """`swd` for descriptors computed beforehand with `patch_descriptors` (reuse a reference set's)."""
+    result = {name: SWD_SCALE * sliced_wasserstein(a, b, seed=seed + i)
+              for i, (name, a, b) in enumerate(zip(level_names(image_size), desc_a, desc_b))}
+    result["average"] = sum(result.values()) / len(result)
+    return result
+
+
+def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    """Sliced Wasserstein distance (x 10^3) between two image sets of the same size, per pyramid level.
+
+    real, fake: (N, C, S, S), uint8 or float, any consistent scale. Returns {"64px": ..., "32px": ...,
+    "16px": ..., "average": ...} for 64 x 64 images; lower is closer, and two samples of the same
+    distribution give a small positive value (the floor), not zero.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake need the same shape (N, C, S, S), got {tuple(real.shape)} "
+                         f"and {tuple(fake.shape)}.")
+    return swd_from_descriptors(patch_descriptors(real, seed), patch_descriptors(fake, seed + 1),
+                                real.shape[-1], seed=seed + 2)
+
+
+# --- Fréchet Inception Distance, only with weights already on the machine -------------------------
+
+INCEPTION_FILES = ("inception_v3_google-*.pth",)  # torchvision's ImageNet weights, in torch.hub's cache
+INCEPTION_SIZE = 299
+UNAVAILABLE = "unavailable"
+
+
+def inception_weights_path() -> Path | None:
+    """torchvision's Inception-v3 weights file in `torch.hub.get_dir()/checkpoints`, or None. Never downloads."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    for pattern in INCEPTION_FILES:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[-1]
+    return None
+
+
+def inception_weights_available() -> bool:
+    """Whether the FID can be computed here without downloading anything."""
+    return inception_weights_path() is not None
+
+
+def _inception(path: Path, device: torch.device) -> torch.nn.Module:
+    from torchvision.models import inception_v3
+
+    # transform_input=True, as torchvision sets it for these weights: it maps ImageNet-normalised
+    # inputs to the [-1, 1] scaling the original Google weights were trained with.
+    model = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.fc = torch.nn.Identity()  # the 2048 pool features, as FID uses
+    return model.eval().to(device)
+
+
+@torch.no_grad()
+def inception_features(images: torch.Tensor, model: torch.nn.Module, batch_size: int = 64) -> torch.Tensor:
+    """(N, C, S, S) uint8 images -> (N, 2048) pool features: grey is repeated to RGB, resized to
+    299 x 299 and normalised as torchvision's ImageNet weights expect."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device).float() / 255  # (B, C, S, S) in [0, 1]
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear", align_corners=False)
+        out.append(model((x - mean) / std).cpu())
+    return torch.cat(out).double()
+
+
+def _two_real_samples(real: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint random sets of n real images (seeded): the reference, and the floor's second sample."""
+    if n < 2 or len(real) < 2 * n:
+        raise ValueError(f"Need at least 2n = {2 * n} real images (n >= 2), got {len(real)}.")
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
+    return real[order[:n]], real[order[n:2 * n]]
+
+
+def frechet_against_floor(features: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                          fake: torch.Tensor, n: int, seed: int = 0) -> dict[str, float]:
+    """Fréchet distance between Gaussians fitted to `features(images)` of n generated and n real images,
+    and its floor (the same n real images against n others). Returns {"distance", "floor", "n"}."""
+    from labutils.metrics import frechet_distance
+
+    if len(fake) < n:
+        raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
+    reference, other = _two_real_samples(real, n, seed)
+    f_ref = features(reference)
+    return {"distance": float(frechet_distance(f_ref, features(fake[:n]))),
+            "floor": float(frechet_distance(f_ref, features(other))), "n": n}
+
+
+def fid_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int = 0,
+                      device: torch.device | str = "cpu") -> dict[str, float] | None:
+    """The Fréchet Inception Distance (uint8 images) and its floor, or None where no weights are on the machine.
+
+    Uses torchvision's Inception-v3 (ImageNet) pool features: the numbers are comparable with one
+    another, not with papers' FIDs, which use the TensorFlow Inception graph.
+    """
+    path = inception_weights_path()
+    if path is None:
+        return None
+    model = _inception(path, torch.device(device))
+    return frechet_against_floor(lambda x: inception_features(x, model), real, fake, n, seed)
+
+
+# --- Does the generator copy its training images? ------------------------------------------------
+
+
+@torch.no_grad()
+def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each query image, the index of and the distance to its nearest image in `pool`.
+
+    Both (N, C, S, S) on the same scale; distance is the root-mean-square pixel difference.
+    A generator that memorised its training set shows neighbours that are near-identical copies.
+    """
+    q = queries.float().flatten(1)
+    best_d = torch.full((len(q),), float("inf"))
+    best_i = torch.zeros(len(q), dtype=torch.long)
+    for start in range(0, len(pool), batch_size):
+        chunk = pool[start:start + batch_size].float().flatten(1).to(q.device)
+        d, i = torch.cdist(q, chunk).min(dim=1)  # (Nq, chunk) -> nearest in this chunk
+        better = d.cpu() < best_d
+        best_d[better], best_i[better] = d.cpu()[better], i.cpu()[better] + start
+    return best_i, best_d / q.shape[1] ** 0.5
+
+
+def swd_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int = 0) -> dict:
+    """The distance of n generated images to n real ones, and the floor: the same n real images
+    against n other real ones (two disjoint random draws of `real`, seeded).
+
+    real: (N, C, S, S) with N >= 2n; fake: at least n images. Returns {"n", "swd": {level: value},
+    "floor": {level: value}}, each with its "average".
+    """
+    if len(fake) < n:
+        raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
+    reference, other = _two_real_samples(real, n, seed)
+    ref = patch_descriptors(reference, seed=seed)
+    size = real.shape[-1]
+    return {"n": n,
+            "swd": swd_from_descriptors(ref, patch_descriptors(fake[:n], seed=seed + 1), size, seed=seed + 2),
+            "floor": swd_from_descriptors(ref, patch_descriptors(other, seed=seed + 1), size, seed=seed + 2)}

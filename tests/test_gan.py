@@ -1,0 +1,297 @@
+import pytest
+import torch
+from torch import nn
+
+from labutils import image_metrics
+from labutils.data.loaders import TensorLoader, to_signed_unit_interval
+from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
+from labutils.training.engine import Trainer
+from labutils.training.gan import (
+    GANConfig, GANData, GANStep, build_gan, diff_augment, ema_decay_at, mnist_for_gan, noise, recalibrate_batchnorm,
+    to_uint8, train_gan, update_ema,
+)
+
+
+# --- models -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("kind", ["conv", "mlp"])
+def test_generator_output_shape_and_range(size, kind):
+    g = Generator(latent_dim=100, image_size=size, channels=3, kind=kind, width=8, hidden_dims=(16, 32))
+    x = g(torch.randn(2, 100))
+    assert x.shape == (2, 3, size, size)
+    assert x.min() >= -1 and x.max() <= 1  # Tanh
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_discriminator_gives_one_logit_per_image(size, spectral_norm):
+    d = Discriminator(image_size=size, channels=3, width=8, spectral_norm=spectral_norm)
+    assert d(torch.randn(3, 3, size, size)).shape == (3,)
+    p = d.probability(torch.randn(3, 3, size, size))
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_grey_images_and_extra_layers():
+    g = Generator(latent_dim=10, image_size=32, channels=1, width=8, extra_layers=2)
+    d = Discriminator(image_size=32, channels=1, width=8, extra_layers=2)
+    assert d(g(torch.randn(4, 10))).shape == (4,)
+
+
+def test_dcgan_widths_at_64():
+    g = Generator(image_size=64)
+    widths = [m.out_channels for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert widths == [512, 256, 128, 64, 3]
+    mlp = Generator(image_size=64, kind="mlp")
+    assert [m.out_features for m in mlp.modules() if isinstance(m, nn.Linear)] == [256, 512, 3 * 64 * 64]
+
+
+@pytest.mark.parametrize("size", [16, 48, 256])
+def test_other_sizes_are_refused(size):
+    with pytest.raises(ValueError, match="power of two"):
+        Generator(image_size=size)
+    with pytest.raises(ValueError, match="power of two"):
+        Discriminator(image_size=size)
+    with pytest.raises(ValueError, match="image_size"):
+        GANConfig(image_size=size)
+
+
+def test_initialisation_statistics():
+    torch.manual_seed(0)
+    g, d = Generator(image_size=64), Discriminator(image_size=64)
+    conv = torch.cat([m.weight.detach().flatten() for net in (g, d) for m in net.modules()
+                      if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    bn = torch.cat([m.weight.detach() for net in (g, d) for m in net.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(float(conv.mean())) < 1e-3 and float(conv.std()) == pytest.approx(0.02, rel=0.02)
+    assert float(bn.mean()) == pytest.approx(1.0, abs=0.01) and float(bn.std()) == pytest.approx(0.02, rel=0.2)
+    assert all((m.bias == 0).all() for m in g.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_initialisation_reaches_the_raw_weight_under_spectral_norm():
+    d = Discriminator(image_size=32, width=32, spectral_norm=True)
+    init_dcgan_weights(d, std=0.5)
+    raw = d.net[0].parametrizations.weight.original
+    assert float(raw.detach().std()) == pytest.approx(0.5, rel=0.1)
+
+
+# --- the distance ---------------------------------------------------------------------------------------
+
+def _textures(n, seed, grid=4):
+    """Smooth random colour fields: a distribution with real spatial structure."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.nn.functional.interpolate(torch.rand(n, 3, grid, grid, generator=g), size=32, mode="bilinear")
+    return (x * 255).to(torch.uint8)
+
+
+def test_swd_identical_sets_give_zero_and_a_second_sample_gives_the_floor():
+    a, b = _textures(64, 0), _textures(64, 1)
+    same = image_metrics.swd(a, a.clone(), seed=0)
+    assert set(same) == {"32px", "16px", "average"}
+    floor = image_metrics.swd(a, b)["average"]
+    # The same images, patches drawn elsewhere: as close as two samples of one distribution.
+    assert same["average"] < 1.5 * floor
+    noise_ = (torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 255).to(torch.uint8)
+    assert image_metrics.swd(a, noise_)["average"] > 2 * floor
+    finer = _textures(64, 1, grid=16)  # the same kind of colour field, with four times the detail
+    assert image_metrics.swd(a, finer)["average"] > 2 * floor
+
+
+def test_swd_is_exactly_zero_for_identical_descriptors_and_needs_equal_sizes():
+    a = _textures(16, 0)
+    d = image_metrics.patch_descriptors(a, seed=3)
+    assert image_metrics.swd_from_descriptors(d, d, 32)["average"] == 0
+    with pytest.raises(ValueError, match="same shape"):
+        image_metrics.swd(a, a[:8])
+
+
+def test_laplacian_pyramid_reconstructs_the_image():
+    x = torch.rand(2, 3, 64, 64)
+    levels = image_metrics.laplacian_pyramid(x)
+    assert [lv.shape[-1] for lv in levels] == [64, 32, 16]
+    out = levels[-1]
+    for level in reversed(levels[:-1]):
+        out = level + image_metrics._pyr_up(out)
+    torch.testing.assert_close(out, x)
+
+
+def test_fid_is_unavailable_without_weights(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert not image_metrics.inception_weights_available()
+    images = torch.zeros(8, 3, 32, 32, dtype=torch.uint8)
+    assert image_metrics.fid_against_floor(images, images, n=4) is None
+
+
+def test_fid_path_with_a_stand_in_network(monkeypatch, tmp_path):
+    """The FID plumbing (resize, grey to RGB, features, distance and floor) with a tiny network in Inception's place."""
+    monkeypatch.setattr(image_metrics, "inception_weights_path", lambda: tmp_path / "weights.pth")
+    tiny = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())  # (B, 3, 299, 299) -> (B, 12)
+    monkeypatch.setattr(image_metrics, "_inception", lambda path, device: tiny)
+    real, fake = _textures(40, 0)[:, :1], torch.zeros(20, 1, 32, 32, dtype=torch.uint8)
+    assert image_metrics.inception_features(fake[:3], tiny).shape == (3, 12)
+    result = image_metrics.fid_against_floor(real, fake, n=20)
+    assert result["n"] == 20 and result["distance"] > result["floor"] >= 0
+
+
+def test_frechet_against_floor_in_any_feature_space():
+    real = _textures(200, 0)
+    flat = lambda x: x.float().flatten(1)[:, ::64]  # (N, 48)
+    same = image_metrics.frechet_against_floor(flat, real, _textures(100, 5), n=100)
+    other = image_metrics.frechet_against_floor(flat, real, _textures(100, 5, grid=16), n=100)
+    assert same["distance"] < 2 * same["floor"] < other["distance"]
+
+
+def test_nearest_neighbours_finds_the_copy():
+    pool = torch.rand(300, 3, 8, 8)
+    queries = pool[[7, 250]] + 0.01
+    index, distance = image_metrics.nearest_neighbours(queries, pool, batch_size=64)
+    assert index.tolist() == [7, 250]
+    assert torch.allclose(distance, torch.full((2,), 0.01), atol=1e-4)
+
+
+# --- training -------------------------------------------------------------------------------------------
+
+def test_diffaugment_keeps_shapes_and_is_differentiable():
+    torch.manual_seed(0)
+    x = torch.rand(5, 3, 32, 32, requires_grad=True)
+    y = diff_augment(x * 2 - 1)
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="diffaugment_policy"):
+        GANConfig(diffaugment_policy="color,rotate")
+
+
+def test_ema_follows_the_model_with_a_warm_up():
+    assert ema_decay_at(0, 0.999) == pytest.approx(0.1)
+    assert ema_decay_at(10**6, 0.999) == 0.999
+    model, ema = nn.Linear(2, 2), nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+        ema.weight.fill_(0.0)
+    update_ema(ema, model, decay=0.75)
+    assert torch.allclose(ema.weight, torch.full((2, 2), 0.25))
+
+
+def test_recalibration_sets_batchnorm_statistics_of_the_generator():
+    g = Generator(latent_dim=8, image_size=32, width=4)
+    bn = next(m for m in g.modules() if isinstance(m, nn.BatchNorm2d))
+    bn.running_mean.fill_(100.0)
+    recalibrate_batchnorm(g, 8, seed=0, batches=2, batch_size=8)
+    assert bn.running_mean.abs().max() < 10 and bn.momentum == 0.1
+
+
+def test_config_checks_values():
+    for bad in (dict(dataset="cifar"), dict(generator="resnet"), dict(batch_size=1), dict(beta1=1.0),
+                dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu")):
+        with pytest.raises(ValueError):
+            GANConfig(**bad)
+    assert GANConfig().run_id() == GANConfig(device="cpu").run_id()
+    assert GANConfig().run_id() != GANConfig(ema=True).run_id()
+    assert GANConfig().replace(dataset="mnist").channels == 1
+
+
+def _tiny(tmp_path, num_epochs, config_epochs=None, **changes):
+    config = GANConfig(image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
+                       num_epochs=config_epochs or num_epochs, swd_train_images=8, device="cpu", **changes)
+    torch.manual_seed(0)
+    images = (torch.rand(32, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+    g, d = build_gan(config, torch.device("cpu"))
+    step = GANStep(g, d, config, real_images=images)
+    loader = TensorLoader(images, batch_size=8, shuffle=True, drop_last=True, transform=to_signed_unit_interval)
+    trainer = Trainer(step, loader, num_epochs, checkpoint_path=tmp_path / "gan.pt", config=config.identity(),
+                      progress=False)
+    return trainer, step
+
+
+@pytest.mark.parametrize("options", [{}, dict(diffaugment=True, spectral_norm=True, ema=True)])
+def test_gan_step_logs_finite_metrics(tmp_path, options):
+    trainer, step = _tiny(tmp_path, 1, **options)
+    batch = next(iter(trainer.train_loader))
+    out = step.train_step(batch)
+    assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in out.values())
+    assert 0 < float(out["d_real"]) < 1 and 0 < float(out["d_fake"]) < 1
+
+
+def test_snapshots_and_history_survive_a_checkpoint_round_trip(tmp_path):
+    trainer, step = _tiny(tmp_path, 2, ema=True)
+    history = trainer.fit()
+    assert len(step.snapshots) == 2 and step.snapshots[0].shape == (64, 3, 32, 32)
+    assert step.snapshots[0].dtype == torch.uint8
+    assert len(history.iterations["d_loss"]) == 2 * 4
+    assert {"swd", "swd_floor"} <= set(history.epochs[-1])
+    again, fresh = _tiny(tmp_path, 2, ema=True)
+    again.fit()  # loads instead of training
+    assert len(fresh.snapshots) == 2
+    for a, b in zip(step.snapshots, fresh.snapshots):
+        assert torch.equal(a, b)
+    assert fresh.ema_updates == step.ema_updates == 8
+    for a, b in zip(step.ema_generator.parameters(), fresh.ema_generator.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resume_gives_the_same_generator_as_a_straight_run(tmp_path):
+    straight, s1 = _tiny(tmp_path / "a", 2)
+    straight.fit()
+    first, _ = _tiny(tmp_path / "b", 1, config_epochs=2)  # interrupted after one of two epochs
+    first.fit()
+    torch.manual_seed(123)
+    resumed, s2 = _tiny(tmp_path / "b", 2)
+    resumed.fit()
+    for a, b in zip(s1.generator.parameters(), s2.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert len(s2.snapshots) == 2
+
+
+def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    images = (torch.rand(24, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+    data = GANData(images, "test tensors", False, "test")
+    config = GANConfig(dataset="mnist", image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
+                       num_epochs=1, swd_train_images=8, device="cpu")
+    run = train_gan(config, progress=False, data=data)
+    assert run.checkpoint.exists() and run.checkpoint.parent == tmp_path / "checkpoints"
+    assert run.sample(3).shape == (3, 1, 32, 32)
+    with pytest.raises(ValueError, match="shape"):
+        train_gan(config.replace(image_size=64), progress=False, data=data)
+
+
+def test_mnist_is_padded_then_resized():
+    digits = torch.full((2, 28, 28), 255, dtype=torch.uint8)
+    x32 = mnist_for_gan(digits, 32)
+    assert x32.shape == (2, 1, 32, 32) and x32[0, 0, 0, 0] == 0 and x32[0, 0, 16, 16] == 255
+    assert mnist_for_gan(digits, 64).shape == (2, 1, 64, 64)
+
+
+def test_uint8_round_trip_and_seeded_noise():
+    x = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
+    assert torch.equal(to_uint8(to_signed_unit_interval(x)), x)
+    assert torch.equal(noise(4, 8, seed=1), noise(4, 8, seed=1))
+
+
+def test_keeping_an_ema_does_not_change_training(tmp_path):
+    """The options study reads '+ EMA' from the reports' run: that is fair only if the EMA changes nothing."""
+    plain, s_plain = _tiny(tmp_path / "plain", 2)
+    plain.fit()
+    with_ema, s_ema = _tiny(tmp_path / "ema", 2, ema=True)
+    with_ema.fit()
+    for a, b in zip(s_plain.generator.parameters(), s_ema.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not all(torch.equal(a, b) for a, b in zip(s_ema.generator.parameters(), s_ema.ema_generator.parameters()))
+
+
+def test_a_bf16_autocast_step_logs_float32_metrics():
+    trainer, step = _tiny_step_only(ema=True)
+    step.autocast_dtype = torch.bfloat16
+    out = step.train_step((torch.rand(8, 3, 32, 32) * 2 - 1,))
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in out.values())
+    assert GANConfig(mixed_precision="bf16", compile=True).run_id() == GANConfig().run_id()
+    with pytest.raises(ValueError, match="mixed_precision"):
+        GANConfig(mixed_precision="fp8")
+
+
+def _tiny_step_only(**changes):
+    config = GANConfig(image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8, swd_every=0,
+                       device="cpu", **changes)
+    g, d = build_gan(config, torch.device("cpu"))
+    return None, GANStep(g, d, config)
