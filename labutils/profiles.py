@@ -16,7 +16,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "01_autoencoder": {"num_epochs": 10},
         "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3},
-        "03_evaluation": {},
+        "03_evaluation": {"tsne_samples": 2000, "iwae_k": 200, "iwae_images": 500},
         "04_gan": {"num_epochs": 25},
     },
     "smoke": {
