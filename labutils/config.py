@@ -21,8 +21,30 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+class RunConfig:
+    """What every model family's config shares: its dict, its identity and its run id."""
+
+    family: ClassVar[str]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def identity(self) -> dict:
+        """The fields that decide what a run computes (all but device, mixed precision and compile)."""
+        return {k: v for k, v in self.to_dict().items() if k not in _NOT_IDENTIFYING}
+
+    def run_id(self) -> str:
+        """A short name for this configuration: the family and a hash of its identity.
+
+        Checkpoints are stored under it, so changing any hyperparameter trains anew instead
+        of loading a model that was trained differently.
+        """
+        digest = hashlib.sha1(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.family}-{digest}"
+
+
 @dataclass
-class AEConfig:
+class AEConfig(RunConfig):
     """Fully connected autoencoder on MNIST (report: 784-128-64-32, Adam 1e-3, batch 128, 50 epochs)."""
 
     family: ClassVar[str] = "autoencoder"
@@ -55,22 +77,6 @@ class AEConfig:
         # Resolving the device now refuses an unknown one before training starts.
         from labutils.runtime import get_device
         get_device(self.device)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def identity(self) -> dict:
-        """The fields that decide what a run computes (all but the device)."""
-        return {k: v for k, v in self.to_dict().items() if k not in _NOT_IDENTIFYING}
-
-    def run_id(self) -> str:
-        """A short name for this configuration: the family and a hash of its identity.
-
-        Checkpoints are stored under it, so changing any hyperparameter trains anew instead
-        of loading a model that was trained differently.
-        """
-        digest = hashlib.sha1(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:8]
-        return f"{self.family}-{digest}"
 
 
 @dataclass

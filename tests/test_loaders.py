@@ -49,3 +49,12 @@ def test_transform_applies_to_the_first_tensor_only():
     xb, yb = next(iter(TensorLoader(x, y, batch_size=4, transform=to_unit_interval)))
     assert xb.dtype == torch.float32 and xb.max() == 1.0
     assert torch.equal(yb, y)
+
+
+def test_channels_last_keeps_values_and_changes_the_layout():
+    from labutils.data.loaders import to_channels_last
+
+    images = torch.rand(2, 3, 4, 4)
+    out = to_channels_last(images)
+    assert torch.equal(out, images)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous(memory_format=torch.channels_last)

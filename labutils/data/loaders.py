@@ -30,6 +30,11 @@ def random_horizontal_flip(images: torch.Tensor, generator: torch.Generator | No
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
 
 
+def to_channels_last(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, C, H, W) stored as NHWC: the layout cuDNN convolves fastest, matching channels-last models."""
+    return images.contiguous(memory_format=torch.channels_last)
+
+
 def compose(*transforms: BatchTransform) -> BatchTransform:
     """Chain batch transforms left to right."""
     def composed(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

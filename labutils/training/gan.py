@@ -15,9 +15,7 @@ Three options, off by default, go beyond the reports:
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labutils.config import _NOT_IDENTIFYING, MIXED_PRECISION, _require
-from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_signed_unit_interval
+from labutils.config import MIXED_PRECISION, RunConfig, _require
+from labutils.data.loaders import (TensorLoader, compose, random_horizontal_flip, to_channels_last,
+                                   to_signed_unit_interval)
 from labutils.image_metrics import patch_descriptors, swd_from_descriptors
 from labutils.models.gan import IMAGE_SIZES, Discriminator, Generator
 from labutils.runtime import get_device, outputs_dir, set_seed
@@ -42,7 +41,7 @@ RECALIBRATION_BATCHES = 8  # batches of noise that re-estimate the EMA generator
 
 
 @dataclass
-class GANConfig:
+class GANConfig(RunConfig):
     """DCGAN on abstract art (reports: z of 100, BCE, Adam 2e-4 (0.5, 0.999), batch 64, 100 epochs)."""
 
     family: ClassVar[str] = "gan"
@@ -100,18 +99,6 @@ class GANConfig:
     @property
     def channels(self) -> int:
         return 1 if self.dataset == "mnist" else 3
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def identity(self) -> dict:
-        """The fields that decide what a run computes (all but device, mixed precision and compile)."""
-        return {k: v for k, v in self.to_dict().items() if k not in _NOT_IDENTIFYING}
-
-    def run_id(self) -> str:
-        """The family and a hash of the identity: the checkpoint's name, so a changed field trains anew."""
-        digest = hashlib.sha1(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:8]
-        return f"{self.family}-{digest}"
 
     def replace(self, **changes: Any) -> "GANConfig":
         """A copy with some fields changed (and validated), e.g. `config.replace(ema=True)`."""
@@ -457,11 +444,13 @@ def gan_loader(data: GANData, config: GANConfig, device: torch.device) -> Tensor
 
     drop_last: every update sees a full batch, so BatchNorm's statistics are alike from step to step.
     """
-    transform = to_signed_unit_interval
+    transforms = [to_signed_unit_interval]
     if config.dataset == "art":
-        transform = compose(to_signed_unit_interval, random_horizontal_flip)
+        transforms.append(random_horizontal_flip)
+    if device.type == "cuda":
+        transforms.append(to_channels_last)
     return TensorLoader(data.images, batch_size=config.batch_size, shuffle=True, drop_last=True,
-                        transform=transform, device=device, seed=config.seed)
+                        transform=compose(*transforms), device=device, seed=config.seed)
 
 
 # --- The recipe -----------------------------------------------------------------------------------
@@ -531,6 +520,9 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     data = GANData(images, data.source, data.is_standin, data.label)
     step = build_gan_step(config, device, real_images=images)
     step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
+    if device.type == "cuda":  # NHWC memory layout: cuDNN's fastest convolutions (batches follow in gan_loader)
+        for module in step.modules.values():
+            module.to(memory_format=torch.channels_last)
     if config.compile:  # in place: the state_dicts keep their plain names (the EMA copy stays eager)
         step.generator.compile()
         step.discriminator.compile()
