@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
+from labutils import notebook_setup
 from labutils.runtime import outputs_dir
 
 OBJECTIVE = """\
@@ -74,6 +75,8 @@ def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
         for cell in nb.cells:
             cell = copy.deepcopy(cell)
             cell["id"] = f"{path.stem}-{cell.get('id', len(cells))}"  # ids must be unique across notebooks
+            if cell.cell_type == "markdown":  # the badges are remote images, and only mean something in a notebook
+                cell.source = cell.source.replace(notebook_setup.badges(path.stem), "")
             if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
                 continue
             cells.append(cell)
