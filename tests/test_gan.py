@@ -32,6 +32,15 @@ def test_discriminator_gives_one_logit_per_image(size, spectral_norm):
     assert ((p > 0) & (p < 1)).all()
 
 
+def test_spectral_norm_replaces_batchnorm_and_adds_biases():
+    plain, sn = Discriminator(image_size=32, width=8), Discriminator(image_size=32, width=8, spectral_norm=True)
+    convs = lambda d: [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert all(m.bias is None for m in convs(plain)) and any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert all(m.bias is not None for m in convs(sn)) and not any(isinstance(m, nn.BatchNorm2d) for m in sn.modules())
+    x = torch.rand(4, 3, 32, 32)
+    assert not torch.allclose(sn(2 * x), 2 * sn(x))  # not positively homogeneous
+
+
 def test_grey_images_and_extra_layers():
     g = Generator(latent_dim=10, image_size=32, channels=1, width=8, extra_layers=2)
     d = Discriminator(image_size=32, channels=1, width=8, extra_layers=2)

@@ -95,7 +95,9 @@ class Discriminator(nn.Module):
     channels, LeakyReLU(0.2) after each and BatchNorm on all but the first (DCGAN). A final 4 x 4
     convolution gives one number per image. `spectral_norm=True` (Miyato et al. 2018) divides
     every convolution's weight by its largest singular value and drops the BatchNorm layers,
-    as SN-GAN does: the normalisation alone keeps the discriminator 1-Lipschitz per layer.
+    as SN-GAN does: the normalisation alone keeps the discriminator 1-Lipschitz per layer. The
+    convolutions then get biases (BatchNorm supplied the offsets before); without them D would
+    be positively homogeneous, D(a x) = a D(x), and in practice does not learn.
     """
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, extra_layers: int = 0,
@@ -108,14 +110,15 @@ class Discriminator(nn.Module):
         def norm(c: int) -> nn.Module:
             return nn.Identity() if spectral_norm else nn.BatchNorm2d(c)
 
+        bias = spectral_norm  # DCGAN's convolutions have none (BatchNorm follows); SN-GAN's have them
         layers: list[nn.Module] = [  # (B, C, S, S) -> (B, width, S/2, S/2)
-            nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+            nn.Conv2d(channels, widths[0], 4, 2, 1, bias=bias), nn.LeakyReLU(0.2, inplace=True)]
         for _ in range(extra_layers):
-            layers += [nn.Conv2d(widths[0], widths[0], 3, 1, 1, bias=False), norm(widths[0]),
+            layers += [nn.Conv2d(widths[0], widths[0], 3, 1, 1, bias=bias), norm(widths[0]),
                        nn.LeakyReLU(0.2, inplace=True)]
         for c_in, c_out in zip(widths[:-1], widths[1:]):  # each: (B, c_in, s, s) -> (B, c_out, s/2, s/2)
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.LeakyReLU(0.2, inplace=True)]
-        layers += [nn.Conv2d(widths[-1], 1, BASE_SIZE, 1, 0, bias=False)]  # (B, 512, 4, 4) -> (B, 1, 1, 1)
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias), norm(c_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [nn.Conv2d(widths[-1], 1, BASE_SIZE, 1, 0, bias=bias)]  # (B, 512, 4, 4) -> (B, 1, 1, 1)
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self)  # before spectral norm, whose power iteration starts from these weights
         if spectral_norm:
