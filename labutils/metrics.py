@@ -73,17 +73,14 @@ def _numpy(x) -> np.ndarray:
 def ordered_loaders(mnist, config, device, batch_size: int = 1000):
     """Unshuffled train and test loaders over exactly the images a model of `config` saw.
 
-    Same subsets as `training.runs.mnist_loaders` (first `train_size` / `test_size` images),
+    The subsets of `training.runs.mnist_subset` (first `train_size` / `test_size` images),
     but in a fixed order, so codes, pixels and labels of different models line up row by row.
     """
     from labutils.data.loaders import TensorLoader, to_unit_interval
+    from labutils.training.runs import mnist_subset
 
-    n_train = config.train_size or len(mnist.train_images)
-    n_test = config.test_size or len(mnist.test_images)
-    make = lambda images, labels: TensorLoader(images, labels, batch_size=batch_size,  # noqa: E731
-                                               transform=to_unit_interval, device=device)
-    return (make(mnist.train_images[:n_train], mnist.train_labels[:n_train]),
-            make(mnist.test_images[:n_test], mnist.test_labels[:n_test]))
+    return tuple(TensorLoader(*mnist_subset(mnist, config, split), batch_size=batch_size,
+                              transform=to_unit_interval, device=device) for split in ("train", "test"))
 
 
 @torch.no_grad()

@@ -46,13 +46,18 @@ def checkpoint_path(config: AEConfig) -> Path:
     return outputs_dir("checkpoints") / f"{config.run_id()}.pt"
 
 
+def mnist_subset(mnist: MNIST, config: AEConfig, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) of `split` that a model of `config` sees: the first train_size / test_size."""
+    images, labels = (mnist.train_images, mnist.train_labels) if split == "train" else (mnist.test_images, mnist.test_labels)
+    n = (config.train_size if split == "train" else config.test_size) or len(images)
+    return images[:n], labels[:n]
+
+
 def mnist_loaders(mnist: MNIST, config: AEConfig, device: torch.device) -> tuple[TensorLoader, TensorLoader]:
     """Shuffled training batches and ordered test batches, resident on `device`, pixels in [0, 1]."""
-    n_train = config.train_size or len(mnist.train_images)
-    n_test = config.test_size or len(mnist.test_images)
-    train = TensorLoader(mnist.train_images[:n_train], mnist.train_labels[:n_train], batch_size=config.batch_size,
+    train = TensorLoader(*mnist_subset(mnist, config, "train"), batch_size=config.batch_size,
                          shuffle=True, transform=to_unit_interval, device=device, seed=config.seed)
-    test = TensorLoader(mnist.test_images[:n_test], mnist.test_labels[:n_test], batch_size=EVAL_BATCH_SIZE,
+    test = TensorLoader(*mnist_subset(mnist, config, "test"), batch_size=EVAL_BATCH_SIZE,
                         transform=to_unit_interval, device=device)
     return train, test
 
