@@ -6,10 +6,10 @@
 For identical models and hyperparameters, on the same device, in one run:
 
 - AE and VAE: images/s over full MNIST epochs; the reference is pytorch/examples' way:
-  `datasets.MNIST` with `transforms.ToTensor()` through a shuffling `DataLoader`, and a
-  `loss.item()` every step;
+  `datasets.MNIST` with `transforms.ToTensor()` through a shuffling `DataLoader`, a plain
+  `torch.optim.Adam` and a `loss.item()` every step;
 - GAN: images/s of the lab's pipeline against `ImageFolder` with resize/crop/normalise
-  transforms and a `DataLoader` with workers, reading the image files;
+  transforms and a `DataLoader` with workers, reading the image files, plain Adam and NCHW;
 
 plus the time of one epoch, the projected time of the full profile, and peak memory (RSS;
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
@@ -72,7 +72,7 @@ def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | N
                          range(n))
         loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
                             **({"num_workers": 1, "pin_memory": True} if device.type == "cuda" else {}))
-        optimizer = step.optimizer
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)  # the usual optimiser, not the lab's fused one
         start = time.perf_counter()
         for _ in range(epochs):
             model.train()
@@ -101,12 +101,13 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
     from labutils.data.art import load_abstract_art
     from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_signed_unit_interval
     from labutils.training.engine import Trainer
-    from labutils.training.gan import GANConfig, build_gan_step
+    from labutils.training.gan import GANConfig, build_gan_step, tune_for_device
 
     config = GANConfig(image_size=image_size, device=str(device))
     torch.manual_seed(0)
     step = build_gan_step(config, torch.device(device))
     if pipeline == "lab":
+        tune_for_device(step, config, device)
         art = load_abstract_art(image_size=image_size)
         loader = TensorLoader(art.images[:limit], batch_size=config.batch_size, shuffle=True, drop_last=True, device=device,
                               transform=compose(to_signed_unit_interval, random_horizontal_flip))
@@ -125,6 +126,10 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
         loader = DataLoader(datasets.ImageFolder(str(folder), transform=transform), batch_size=config.batch_size,
                             shuffle=True, drop_last=True, num_workers=2, pin_memory=device.type == "cuda",
                             persistent_workers=True)
+        # The usual optimisers and memory layout; the same networks, losses and update order.
+        betas = (config.beta1, config.beta2)
+        step.opt_g = torch.optim.Adam(step.generator.parameters(), lr=config.lr, betas=betas)
+        step.opt_d = torch.optim.Adam(step.discriminator.parameters(), lr=config.lr, betas=betas)
         step.train(True)
         start = time.perf_counter()
         images = 0

@@ -29,12 +29,15 @@ from labutils.data.loaders import (TensorLoader, compose, random_horizontal_flip
 from labutils.image_metrics import patch_descriptors, swd_from_descriptors
 from labutils.models.gan import IMAGE_SIZES, Discriminator, Generator
 from labutils.runtime import get_device, outputs_dir, set_seed
-from labutils.training.engine import History, Step, Trainer, resolve_mixed_precision
+from labutils.training.engine import History, Step, Trainer, adam, resolve_mixed_precision
 
 DATASETS = ("art", "mnist")
 MNIST_PADDED_SIZE = 32  # 28 x 28 digits padded with background to 32 x 32, the smallest GAN size
 NUM_FIXED_NOISE = 64  # images in the fixed-noise grid rendered after every epoch (8 x 8)
 RECALIBRATION_BATCHES = 8  # batches of noise that re-estimate the EMA generator's BatchNorm statistics
+# NHWC ("channels last") memory: cuDNN's fastest convolutions, and oneDNN's on the CPU (the 64 px
+# GAN step is ~12% faster on the 2-core CPU). MPS gains nothing from it.
+CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 
 
 # --- Config ---------------------------------------------------------------------------------------
@@ -310,8 +313,8 @@ class GANStep(Step):
                  real_images: torch.Tensor | None = None):
         self.generator, self.discriminator, self.config = generator, discriminator, config
         betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=betas)
+        self.opt_g = adam(generator.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = adam(discriminator.parameters(), lr=config.lr, betas=betas)
         self.modules = {"generator": generator, "discriminator": discriminator}
         self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
         self.ema_generator: Generator | None = None
@@ -447,7 +450,7 @@ def gan_loader(data: GANData, config: GANConfig, device: torch.device) -> Tensor
     transforms = [to_signed_unit_interval]
     if config.dataset == "art":
         transforms.append(random_horizontal_flip)
-    if device.type == "cuda":
+    if device.type in CHANNELS_LAST_DEVICES:
         transforms.append(to_channels_last)
     return TensorLoader(data.images, batch_size=config.batch_size, shuffle=True, drop_last=True,
                         transform=compose(*transforms), device=device, seed=config.seed)
@@ -503,6 +506,18 @@ def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.T
     return GANStep(generator, discriminator, config, real_images=real_images)
 
 
+def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> None:
+    """Mixed precision as configured, the NHWC layout where convolutions run faster in it, and
+    `torch.compile` when asked. None of these changes what is computed, only how fast."""
+    step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
+    if device.type in CHANNELS_LAST_DEVICES:  # batches follow in gan_loader
+        for module in step.modules.values():
+            module.to(memory_format=torch.channels_last)
+    if config.compile:  # in place: the state_dicts keep their plain names (the EMA copy stays eager)
+        step.generator.compile()
+        step.discriminator.compile()
+
+
 def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
               data: GANData | None = None) -> TrainedGAN:
     """Train the GAN that `config` describes, or load its finished checkpoint (resume a partial one).
@@ -519,13 +534,7 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
         raise ValueError(f"{len(images)} training images are fewer than one batch ({config.batch_size}).")
     data = GANData(images, data.source, data.is_standin, data.label)
     step = build_gan_step(config, device, real_images=images)
-    step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
-    if device.type == "cuda":  # NHWC memory layout: cuDNN's fastest convolutions (batches follow in gan_loader)
-        for module in step.modules.values():
-            module.to(memory_format=torch.channels_last)
-    if config.compile:  # in place: the state_dicts keep their plain names (the EMA copy stays eager)
-        step.generator.compile()
-        step.discriminator.compile()
+    tune_for_device(step, config, device)
     loader = gan_loader(data, config, device)
     path = checkpoint_path(config)
     if retrain:

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from labutils.models.autoencoder import VAE, Autoencoder, vae_loss
-from labutils.training.engine import Step
+from labutils.training.engine import Step, adam
 
 
 class AutoencoderStep(Step):
@@ -13,7 +13,7 @@ class AutoencoderStep(Step):
 
     def __init__(self, model: Autoencoder, lr: float):
         self.model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.optimizer = adam(model.parameters(), lr=lr)
         self.modules = {"model": model}
         self.optimizers = {"optimizer": self.optimizer}
 
@@ -41,7 +41,7 @@ class VAEStep(Step):
     def __init__(self, model: VAE, lr: float, beta: float = 1.0,
                  reconstruction_loss: str = "mse", reconstruction_reduction: str = "sum"):
         self.model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.optimizer = adam(model.parameters(), lr=lr)
         self.modules = {"model": model}
         self.optimizers = {"optimizer": self.optimizer}
         self.beta = beta
