@@ -39,12 +39,14 @@ data: $(STAMP)
 run-all: data
 	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL)
 
-# Unit tests, then each notebook with the smoke parameters injected (papermill) and run by nbval,
-# in one pytest session. Test runs write to outputs/test/, never over a real run's outputs.
+# A smoke run of every notebook (papermill), then in one pytest session: the unit tests, the
+# tests of that run and the report built from it, and each notebook with the smoke parameters
+# injected, run by nbval. Test runs write to outputs/test/, never over a real run's outputs.
 test: data
 	rm -rf $(TEST_OUTPUTS)
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL)
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
+	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
 		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider
 
 bench: data

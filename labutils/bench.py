@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 MODELS = ("ae", "vae", "gan")
@@ -213,6 +214,7 @@ def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int 
 def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
                   limit: int | None = None) -> dict:
     """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
+    from labutils.pipeline import git_commit
     from labutils.runtime import describe_device, get_device
 
     runs: dict[str, dict[str, list[dict]]] = {m: {p: [] for p in PIPELINES} for m in models}
@@ -221,7 +223,8 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
             for pipeline in PIPELINES:
                 runs[model][pipeline].append(_run_worker(model, pipeline, device, epochs, limit))
     full_epochs = full_profile_epochs()
-    results = {"device": describe_device(get_device(device)), "epochs_per_measurement": epochs,
+    results = {"device": describe_device(get_device(device)), "date": date.today().isoformat(),
+               "git_commit": git_commit(), "epochs_per_measurement": epochs,
                "images_per_epoch_limit": limit, "repeats": repeats, "models": {}}
     for model, by_pipeline in runs.items():
         row = {}

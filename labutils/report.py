@@ -1,7 +1,7 @@
 """The lab report: the executed notebooks of the last run, as one self-contained HTML page.
 
     python -m labutils.report            # outputs/report.html (what `make report` runs)
-    python -m labutils.report readme     # the README's results section (what `make readme` runs)
+    python -m labutils.report readme     # the README's results, timings and bench (what `make readme` runs)
 
 Objective and method first, then every notebook's narrative, figures, tables and computed
 conclusions, in order; code is hidden unless `--show-code`. Every image is embedded (base64),
@@ -61,6 +61,15 @@ def _run_summary(run: dict) -> str:
             f"| data | {sources} |\n")
 
 
+def _gif_as_html(output: nbformat.NotebookNode) -> None:
+    """nbconvert's HTML templates have no rule for image/gif (they fall back to the text form):
+    give an animation an <img> with its data embedded, which every browser plays."""
+    data = output.get("data", {})
+    if "image/gif" in data and "text/html" not in data:
+        encoded = "".join(data["image/gif"].split())
+        data["text/html"] = f'<img src="data:image/gif;base64,{encoded}" alt="animation">'
+
+
 def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
     """One notebook: a summary, objective and method, then each executed notebook's cells."""
     paths = sorted(executed_dir.glob("[0-9][0-9]_*.ipynb"))
@@ -79,6 +88,8 @@ def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
                 cell.source = cell.source.replace(notebook_setup.badges(path.stem), "")
             if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
                 continue
+            for output in cell.get("outputs", []):
+                _gif_as_html(output)
             cells.append(cell)
     report = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                  "language": "python"}})
@@ -114,6 +125,22 @@ README_FIGURES = {  # figure file (outputs/figures) -> caption
     "04_gan_real_vs_generated": "GAN: real images beside generated ones",
 }
 RESULTS_BEGIN, RESULTS_END = "<!-- results -->", "<!-- /results -->"
+TIMINGS_BEGIN, TIMINGS_END = "<!-- timings -->", "<!-- /timings -->"
+BENCH_BEGIN, BENCH_END = "<!-- bench -->", "<!-- /bench -->"
+BENCH_METHOD = """\
+`make bench` trains each model for full epochs with the lab's pipeline and with the same model
+written the usual way: `datasets.MNIST` with `ToTensor()` through a shuffling `DataLoader`, plain
+`torch.optim.Adam` and a `loss.item()` every step for the AE and VAE; `ImageFolder` with
+resize/crop/normalise transforms through a `DataLoader` with two workers, plain Adam and NCHW
+tensors for the GAN. Each measurement runs in its own process (so the peak memory is its own), and
+lab and reference alternate (so machine noise hits both alike)."""
+BENCH_WHY = """\
+Where the lab's speed comes from: the data sets live in memory as uint8 tensors (on the GPU when
+there is one), a batch is one indexing operation, and conversion and augmentation run per batch;
+Adam runs as one fused kernel; the GAN's convolutions use the channels-last layout (oneDNN on the
+CPU, cuDNN on the GPU); losses stay on the device and are read back once per epoch, not every step.
+On CUDA the engine also uses bf16 autocast where supported, and `compile=True` in a config turns on
+`torch.compile`."""
 
 
 def _load_metrics() -> dict[str, dict]:
@@ -160,41 +187,84 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
     return f"{header}\n\n{table}\n\n{figures}\n"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def timings_markdown(run: dict, bench: dict | None) -> str:
+    """The README's "how long does it take": the last run's wall times and `make bench`'s epochs."""
+    notebooks = run.get("notebooks", {})
+    rows = [f"| `{stem}` | {_duration(entry['seconds'])} |" for stem, entry in notebooks.items()]
+    first_three = [e["seconds"] for stem, e in notebooks.items() if stem[:2] in ("01", "02", "03")]
+    if len(first_three) == 3:
+        rows.append(f"| 01–03 together | {_duration(sum(first_three))} |")
+    rows.append(f"| all, with papermill's start-up | {_duration(run.get('total_seconds', 0))} |")
+    text = (f"`make run-all PROFILE={run.get('profile', '?')}` on {run.get('device', '?')}, "
+            f"started {run.get('started', '?')} (from `outputs/run.json`):\n\n"
+            "| notebook | wall time |\n|---|---|\n" + "\n".join(rows))
+    if bench:
+        lines = [f"| {model.upper()} | {r['full_profile_epochs']} | {r['lab_epoch_s']:.2f} s | "
+                 f"{r['lab_full_profile_min']:.1f} min | {r['reference_full_profile_min']:.1f} min |"
+                 for model, r in bench["models"].items()]
+        text += (f"\n\nTraining alone, from `make bench` on {bench['device']} ({bench.get('date', '?')}):\n\n"
+                 "| model | full-profile epochs | lab epoch | lab, full profile | the usual way, full profile |\n"
+                 "|---|---|---|---|---|\n" + "\n".join(lines))
+    return text + "\n"
+
+
+def bench_markdown(bench: dict) -> str:
+    """The README's performance section: how `make bench` measures, its table, and why the lab is faster."""
+    from labutils.bench import format_table
+
+    return (f"{BENCH_METHOD}\n\nOutput of `make bench` on {bench.get('date', '?')} "
+            f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n```\n{format_table(bench)}\n```\n\n{BENCH_WHY}\n")
+
+
+def _replace_between(text: str, begin: str, end: str, body: str) -> str:
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + "\n" + body + text[stop:]
+
+
 def update_readme(readme: Path | None = None) -> Path:
-    """Rewrite the README between the results markers and copy its figures to docs/figures/."""
+    """Rewrite the README's results and timings (from the last run) and its performance section
+    (from `outputs/bench.json`, when there is one), and copy the results' figures to docs/figures/."""
     import shutil
 
     from labutils.runtime import repo_root
 
     readme = readme or repo_root() / "README.md"
-    run_json = outputs_dir() / "run.json"
+    run_json, bench_json = outputs_dir() / "run.json", outputs_dir() / "bench.json"
     if not run_json.exists():
         raise ReportError(f"{run_json} is missing: run `make run-all` first.")
     run = json.loads(run_json.read_text())
     if run.get("status") != "ok":
         raise ReportError(f"The last run did not finish ({run.get('status')}): the README shows finished runs only.")
-    docs = repo_root() / "docs" / "figures"
+    bench = json.loads(bench_json.read_text()) if bench_json.exists() else None
+    docs = readme.parent / "docs" / "figures"
     docs.mkdir(parents=True, exist_ok=True)
     for name in README_FIGURES:
         source = outputs_dir("figures") / f"{name}.png"
         if source.exists():
             shutil.copyfile(source, docs / source.name)
     text = readme.read_text()
-    begin, end = text.index(RESULTS_BEGIN) + len(RESULTS_BEGIN), text.index(RESULTS_END)
-    readme.write_text(text[:begin] + "\n" + results_markdown(run, _load_metrics()) + text[end:])
+    text = _replace_between(text, RESULTS_BEGIN, RESULTS_END, results_markdown(run, _load_metrics()))
+    text = _replace_between(text, TIMINGS_BEGIN, TIMINGS_END, timings_markdown(run, bench))
+    if bench is not None:
+        text = _replace_between(text, BENCH_BEGIN, BENCH_END, bench_markdown(bench))
+    readme.write_text(text)
     return readme
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=("html", "readme"), default="html",
-                        help="html: outputs/report.html (default); readme: the README's results section")
+                        help="html: outputs/report.html (default); readme: the README's results, timings and bench sections")
     parser.add_argument("--show-code", action="store_true", help="keep the code cells (html)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         if args.what == "readme":
-            print(f"results section of {update_readme()} rewritten from {outputs_dir()}")
+            print(f"results, timings and performance sections of {update_readme()} rewritten from {outputs_dir()}")
             return 0
         path = build_report(args.out, args.show_code)
     except ReportError as err:

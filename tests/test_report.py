@@ -48,3 +48,74 @@ def test_a_notebook_whose_cell_raised_is_refused(tmp_path, monkeypatch):
     _executed(tmp_path / "notebooks" / "01_a.ipynb", failed)
     with pytest.raises(report.ReportError, match="01_a.ipynb.*ZeroDivisionError"):
         report.build_report()
+
+
+def test_an_animation_is_embedded_as_a_playing_image(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    (tmp_path / "notebooks").mkdir()
+    gif = base64.b64encode(b"GIF89a" + bytes(20)).decode()
+    cell = new_code_cell("Image(gif)")
+    cell.outputs = [new_output("display_data", data={"image/gif": gif, "text/plain": "<IPython.core.display.Image>"})]
+    _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell("# 01 · a"), cell)
+
+    html = report.build_report().read_text()
+
+    assert f'<img alt="animation" src="data:image/gif;base64,{gif}"' in html
+    assert "IPython.core.display.Image" not in html  # not the text fallback
+
+
+def _finished_run(outputs, status="ok"):
+    (outputs / "metrics").mkdir(parents=True)
+    (outputs / "figures").mkdir()
+    (outputs / "run.json").write_text(json.dumps({
+        "profile": "full", "device": "cpu (2 threads)", "started": "2026-11-21T08:00:00+00:00", "status": status,
+        "git_commit": "abcdef1234567890", "data_sources": ["MNIST: data/MNIST/raw (IDX)"], "total_seconds": 5400,
+        "notebooks": {"01_autoencoder": {"seconds": 56.0}, "02_vae": {"seconds": 80.0},
+                      "03_evaluation": {"seconds": 200.0}, "04_gan": {"seconds": 5000.0}}}))
+    (outputs / "metrics" / "01_autoencoder.json").write_text(json.dumps({"test_mse": 0.0067891}))
+    (outputs / "metrics" / "04_gan.json").write_text(json.dumps({"swd": 42.25, "swd_floor": 11.5, "data_label": "art"}))
+    (outputs / "figures" / "02_vae_losses.png").write_bytes(base64.b64decode(PNG))
+
+
+def _bench():
+    row = {"lab_images_per_s": 80000.0, "reference_images_per_s": 25000.0, "speedup": 3.2, "lab_epoch_s": 0.75,
+           "reference_epoch_s": 2.4, "full_profile_epochs": 50, "lab_full_profile_min": 0.625,
+           "reference_full_profile_min": 2.0, "lab_peak_rss_mb": 1000.0, "reference_peak_rss_mb": 900.0}
+    return {"device": "cpu (2 threads)", "date": "2026-11-21", "git_commit": "abcdef1234567890", "repeats": 3,
+            "models": {"ae": row}}
+
+
+README = "# Lab\n\nintro\n<!-- timings -->\nold timings\n<!-- /timings -->\nmiddle\n" \
+         "<!-- results -->\nold results\n<!-- /results -->\n<!-- bench -->\nold bench\n<!-- /bench -->\nend\n"
+
+
+def test_readme_sections_are_rewritten_from_the_run_and_the_benchmark(tmp_path, monkeypatch):
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
+    _finished_run(outputs)
+    (outputs / "bench.json").write_text(json.dumps(_bench()))
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+
+    text = report.update_readme(readme).read_text()
+
+    assert "old timings" not in text and "old results" not in text and "old bench" not in text
+    assert text.startswith("# Lab\n\nintro\n") and "\nmiddle\n" in text and text.endswith("end\n")
+    assert "| AE test reconstruction error (MSE per pixel) | 0.00679 |" in text
+    assert "42.2 (floor, real vs real: 11.5)" in text
+    assert "| `04_gan` | 83.3 min |" in text and "| 01–03 together | 5.6 min |" in text
+    assert "| AE | 50 | 0.75 s | 0.6 min | 2.0 min |" in text  # timings from the benchmark
+    assert "3.20x" in text  # the benchmark's own table
+    assert (tmp_path / "docs" / "figures" / "02_vae_losses.png").exists()
+    assert "](docs/figures/02_vae_losses.png)" in text
+
+
+def test_readme_is_not_rewritten_from_an_unfinished_run(tmp_path, monkeypatch):
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
+    _finished_run(outputs, status="failed in 04_gan.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    with pytest.raises(report.ReportError, match="did not finish"):
+        report.update_readme(readme)
+    assert readme.read_text() == README

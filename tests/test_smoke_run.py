@@ -1,0 +1,58 @@
+"""What a real run left behind: `make test` executes every notebook with the smoke profile
+(papermill, into $LAB_OUTPUTS) before pytest starts and sets LAB_SMOKE_RUN=1; these tests build
+the lab report from that run and check the run's record."""
+import json
+import os
+import re
+
+import nbformat
+import pytest
+
+from labutils import report
+from labutils.pipeline import notebooks_in_order
+from labutils.runtime import outputs_dir
+
+pytestmark = pytest.mark.skipif(os.environ.get("LAB_SMOKE_RUN") != "1",
+                                reason="needs the smoke run that `make test` makes first (LAB_SMOKE_RUN=1)")
+
+
+def _executed_notebooks():
+    return [nbformat.read(outputs_dir("notebooks") / p.name, as_version=4) for p in notebooks_in_order()]
+
+
+def _outputs(nb, mime):
+    return [o["data"][mime] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if mime in o.get("data", {})]
+
+
+def test_the_smoke_run_executed_every_notebook_without_error():
+    run = json.loads((outputs_dir() / "run.json").read_text())
+    assert run["profile"] == "smoke" and run["status"] == "ok"
+    assert set(run["notebooks"]) == {p.stem for p in notebooks_in_order()}
+    for nb in _executed_notebooks():
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.output_type == "error"]
+        assert not errors
+        assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")  # none skipped
+
+
+def test_the_report_of_the_smoke_run_holds_every_figure_and_table(tmp_path):
+    html = report.build_report(out=tmp_path / "report.html").read_text()
+    notebooks = _executed_notebooks()
+
+    pngs = [png for nb in notebooks for png in _outputs(nb, "image/png")]
+    gifs = [gif for nb in notebooks for gif in _outputs(nb, "image/gif")]
+    assert len(pngs) >= 20 and gifs  # the run made its figures and the GAN's animation
+    for image in pngs + gifs:
+        assert "".join(image.split()) in html  # embedded, byte for byte
+    assert html.count("data:image/png;base64,") == len(pngs)
+
+    # Tables the notebooks computed (Markdown displays), plus the run's summary table.
+    computed_tables = sum(bool(re.search(r"^\|[-| :]+\|$", md, re.M))
+                          for nb in notebooks for md in _outputs(nb, "text/markdown"))
+    assert computed_tables >= 4
+    assert html.count("<table") >= computed_tables + 1
+    assert "smoke" in html and 'src="http' not in html  # the run it came from; opens offline
+    for nb in notebooks:  # every notebook's title is a section of the report
+        title = next(c.source for c in nb.cells if c.cell_type == "markdown").splitlines()[0].lstrip("# ")
+        assert title in html
