@@ -50,7 +50,7 @@ test: data
 		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider
 
 bench: data
-	$(PY) -m labutils.bench --json outputs/bench.json
+	$(PY) -m labutils.bench --repeats 3 --json outputs/bench.json
 
 report: setup
 	$(PY) -m labutils.report html

@@ -190,6 +190,63 @@ def _worker(model: str, pipeline: str, device_name: str, epochs: int, limit: int
     return result
 
 
+# -- where the GAN's time goes ------------------------------------------------------------------
+PROFILE_CATEGORIES = (  # (category, substrings of aten op names), first match wins
+    ("convolutions, backward", ("convolution_backward",)),
+    ("convolutions, forward", ("convolution",)),
+    ("BatchNorm", ("batch_norm",)),
+    ("activations", ("relu", "threshold", "tanh", "sigmoid")),
+    ("Adam", ("adam", "optimizer")),
+    ("losses", ("binary_cross_entropy",)),
+    ("batches and noise", ("index", "flip", "where", "div", "sub_", "rand", "uniform")),
+)
+
+
+def _category(op_name: str) -> str:
+    name = op_name.lower()
+    return next((category for category, keys in PROFILE_CATEGORIES if any(k in name for k in keys)), "other")
+
+
+def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64) -> dict[str, float]:
+    """Share of the lab's GAN training step per kind of work: torch.profiler's self time of every
+    op (device time on CUDA), over `iterations` steps after a warm-up, grouped by `_category`."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from labutils.data.art import load_abstract_art
+    from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_channels_last, to_signed_unit_interval
+    from labutils.runtime import get_device
+    from labutils.training.gan import CHANNELS_LAST_DEVICES, GANConfig, build_gan_step, tune_for_device
+
+    dev = get_device(device)
+    config = GANConfig(image_size=image_size, device=str(dev))
+    step = build_gan_step(config, dev)
+    tune_for_device(step, config, dev)
+    transforms = [to_signed_unit_interval, random_horizontal_flip]
+    if dev.type in CHANNELS_LAST_DEVICES:
+        transforms.append(to_channels_last)
+    loader = TensorLoader(load_abstract_art(image_size=image_size).images, batch_size=config.batch_size,
+                          shuffle=True, drop_last=True, device=dev, transform=compose(*transforms))
+    batches = iter(loader)
+    step.train(True)
+    for _ in range(2):  # warm-up: oneDNN / cuDNN pick their kernels on first use
+        step.train_step(next(batches))
+    cuda = dev.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(iterations):
+            step.train_step(next(batches))
+        _sync(dev)
+    totals: dict[str, float] = {}
+    for event in prof.key_averages():
+        if not event.key.startswith(("aten::", "Optimizer.")):
+            continue
+        spent = event.self_device_time_total if cuda else event.self_cpu_time_total
+        totals[_category(event.key)] = totals.get(_category(event.key), 0.0) + spent
+    whole = sum(totals.values()) or 1.0
+    return {k: v / whole for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
 # -- the benchmark ------------------------------------------------------------------------------
 def full_profile_epochs() -> dict[str, int]:
     """Epochs of each model in the full profile: the configs' defaults."""
@@ -241,6 +298,8 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
         row["lab_full_profile_min"] = row["lab_epoch_s"] * full_epochs[model] / 60
         row["reference_full_profile_min"] = row["reference_epoch_s"] * full_epochs[model] / 60
         results["models"][model] = row
+    if "gan" in models:
+        results["gan_profile"] = profile_gan(device, iterations=2 if limit else 5)
     return results
 
 
@@ -256,6 +315,9 @@ def format_table(results: dict) -> str:
             f"{r['lab_peak_rss_mb']:>8.0f}MB{r['reference_peak_rss_mb']:>8.0f}MB")
     epochs = ", ".join(f"{m} {r['full_profile_epochs']} epochs" for m, r in results["models"].items())
     lines.append(f"full = projected training time of the full profile ({epochs}).")
+    if "gan_profile" in results:
+        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in results["gan_profile"].items() if v >= 0.005)
+        lines.append(f"the lab's GAN step, by kind of work (torch.profiler): {shares}.")
     return "\n".join(lines)
 
 

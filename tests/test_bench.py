@@ -3,6 +3,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from labutils.bench import _category
+
 
 def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
     out = tmp_path / "bench.json"
@@ -15,3 +19,18 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
         assert row["lab_images_per_s"] > 0 and row["reference_images_per_s"] > 0
         assert row["speedup"] == row["lab_images_per_s"] / row["reference_images_per_s"]
         assert row["lab_peak_rss_mb"] > 0
+    shares = results["gan_profile"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["convolutions, forward"] + shares["convolutions, backward"] > 0.5  # a DCGAN step is convolutions
+
+
+@pytest.mark.parametrize("op, category", [
+    ("aten::convolution_backward", "convolutions, backward"), ("aten::mkldnn_convolution", "convolutions, forward"),
+    ("aten::cudnn_convolution_transpose", "convolutions, forward"),
+    ("aten::native_batch_norm_backward", "BatchNorm"), ("aten::leaky_relu_backward", "activations"),
+    ("aten::_fused_adam_", "Adam"), ("Optimizer.step#Adam.step", "Adam"),
+    ("aten::binary_cross_entropy_with_logits", "losses"), ("aten::index_select", "batches and noise"),
+    ("aten::empty", "other"),
+])
+def test_profile_categories(op, category):
+    assert _category(op) == category
