@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,11 @@ Each section below is one notebook of the lab, executed headless by `make run-al
 parameters of the profile above; every number in its text was computed by that run. The models,
 the data pipeline and the one training engine they share live in the `labutils` package.
 """
+
+
+# "[![Open in Colab](badge.svg)](link)", and Kaggle's, whatever notebook they point to.
+BADGE = re.compile(r"\[!\[[^\]]*\]\((?:%s|%s)\)\]\([^)]*\) ?" % (
+    re.escape(notebook_setup.COLAB_BADGE), re.escape(notebook_setup.KAGGLE_BADGE)))
 
 
 class ReportError(RuntimeError):
@@ -85,7 +91,7 @@ def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
             cell = copy.deepcopy(cell)
             cell["id"] = f"{path.stem}-{cell.get('id', len(cells))}"  # ids must be unique across notebooks
             if cell.cell_type == "markdown":  # the badges are remote images, and only mean something in a notebook
-                cell.source = cell.source.replace(notebook_setup.badges(path.stem), "")
+                cell.source = BADGE.sub("", cell.source)
             if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
                 continue
             for output in cell.get("outputs", []):

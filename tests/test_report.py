@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labutils import report
+from labutils import notebook_setup, report
 
 PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -26,7 +26,8 @@ def _figure_cell():
 def test_report_embeds_every_figure_and_table_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     (tmp_path / "notebooks").mkdir()
-    _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell("# 01 · first"), _figure_cell(), _figure_cell())
+    title = "# 01 · first\n\n" + notebook_setup.badges("01_other_name") + "\n\nIntro."  # badges of any notebook
+    _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell(title), _figure_cell(), _figure_cell())
     table = new_code_cell("Markdown(...)")
     table.outputs = [new_output("display_data", data={"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |"})]
     _executed(tmp_path / "notebooks" / "02_b.ipynb", new_markdown_cell("# 02 · second"), table, _figure_cell())
@@ -37,7 +38,7 @@ def test_report_embeds_every_figure_and_table_offline(tmp_path, monkeypatch):
     assert html.count(PNG) == 3  # each figure, embedded
     assert "<table" in html and "Objective" in html and "smoke" in html
     assert "first" in html and "second" in html
-    assert 'src="http' not in html  # opens offline
+    assert 'src="http' not in html and "colab-badge" not in html  # opens offline
 
 
 def test_a_notebook_whose_cell_raised_is_refused(tmp_path, monkeypatch):
