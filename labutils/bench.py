@@ -99,19 +99,15 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    from labutils.data.art import load_abstract_art
-    from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_signed_unit_interval
     from labutils.training.engine import Trainer
-    from labutils.training.gan import GANConfig, build_gan_step, tune_for_device
+    from labutils.training.gan import GANConfig, build_gan_step, gan_loader, load_gan_data, tune_for_device
 
-    config = GANConfig(image_size=image_size, device=str(device))
+    config = GANConfig(image_size=image_size, device=str(device), train_size=limit)
     torch.manual_seed(0)
     step = build_gan_step(config, torch.device(device))
     if pipeline == "lab":
         tune_for_device(step, config, device)
-        art = load_abstract_art(image_size=image_size)
-        loader = TensorLoader(art.images[:limit], batch_size=config.batch_size, shuffle=True, drop_last=True, device=device,
-                              transform=compose(to_signed_unit_interval, random_horizontal_flip))
+        loader = gan_loader(load_gan_data(config), config, device)
         trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
         start = time.perf_counter()
         trainer.fit()
@@ -210,24 +206,16 @@ def _category(op_name: str) -> str:
 def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64) -> dict[str, float]:
     """Share of the lab's GAN training step per kind of work: torch.profiler's self time of every
     op (device time on CUDA), over `iterations` steps after a warm-up, grouped by `_category`."""
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from labutils.data.art import load_abstract_art
-    from labutils.data.loaders import TensorLoader, compose, random_horizontal_flip, to_channels_last, to_signed_unit_interval
     from labutils.runtime import get_device
-    from labutils.training.gan import CHANNELS_LAST_DEVICES, GANConfig, build_gan_step, tune_for_device
+    from labutils.training.gan import GANConfig, build_gan_step, gan_loader, load_gan_data, tune_for_device
 
     dev = get_device(device)
     config = GANConfig(image_size=image_size, device=str(dev))
     step = build_gan_step(config, dev)
     tune_for_device(step, config, dev)
-    transforms = [to_signed_unit_interval, random_horizontal_flip]
-    if dev.type in CHANNELS_LAST_DEVICES:
-        transforms.append(to_channels_last)
-    loader = TensorLoader(load_abstract_art(image_size=image_size).images, batch_size=config.batch_size,
-                          shuffle=True, drop_last=True, device=dev, transform=compose(*transforms))
-    batches = iter(loader)
+    batches = iter(gan_loader(load_gan_data(config), config, dev))
     step.train(True)
     for _ in range(2):  # warm-up: oneDNN / cuDNN pick their kernels on first use
         step.train_step(next(batches))

@@ -507,8 +507,8 @@ def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.T
 
 
 def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> None:
-    """Mixed precision as configured, the NHWC layout where convolutions run faster in it, and
-    `torch.compile` when asked. None of these changes what is computed, only how fast."""
+    """Mixed precision as configured (bf16 changes rounding, nothing else), the NHWC layout where
+    convolutions run faster in it, and `torch.compile` when asked: how fast, not what, is computed."""
     step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
     if device.type in CHANNELS_LAST_DEVICES:  # batches follow in gan_loader
         for module in step.modules.values():

@@ -1,7 +1,6 @@
 """What one batch of training does, per model family. The loop around it is `engine.Trainer`."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from labutils.models.autoencoder import VAE, Autoencoder, vae_loss
