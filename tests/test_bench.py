@@ -21,7 +21,8 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
         assert row["lab_peak_rss_mb"] > 0
     shares = results["gan_profile"]
     assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares["convolutions, forward"] + shares["convolutions, backward"] > 0.5  # a DCGAN step is convolutions
+    convolutions = shares.pop("convolutions, forward") + shares.pop("convolutions, backward")
+    assert convolutions > max(shares.values())  # a DCGAN step is mostly convolutions
 
 
 @pytest.mark.parametrize("op, category", [
