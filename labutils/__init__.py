@@ -12,16 +12,32 @@ Notebooks start with `import labutils as lab` and call into it:
     profiles  full / quick / smoke parameter sets      labutils.profiles
     pipeline, report, bench: `make run-all`, `make report`/`make readme`, `make bench`
 """
-from labutils import metrics, plots, profiles
-from labutils.config import AEConfig, VAEConfig
-from labutils.data import TensorLoader, load_abstract_art, load_mnist
-from labutils.models import VAE, Autoencoder
-from labutils.runtime import data_dir, describe_device, get_device, outputs_dir, repo_root, set_seed
-from labutils.training import Trainer, train_mnist_model
-from labutils.training.gan import GANConfig, train_gan
+from __future__ import annotations
 
-__all__ = [
-    "AEConfig", "VAEConfig", "TensorLoader", "load_abstract_art", "load_mnist", "VAE", "Autoencoder",
-    "data_dir", "describe_device", "get_device", "outputs_dir", "repo_root", "set_seed",
-    "Trainer", "train_mnist_model", "GANConfig", "train_gan", "metrics", "plots", "profiles",
-]
+import importlib
+
+# Names resolved on first use (PEP 562), so that `import labutils.pipeline` (the runner behind
+# `make run-all`) does not load torch: its memory then stays with the notebooks' kernels.
+_SUBMODULES = ("config", "data", "image_metrics", "metrics", "models", "plots", "profiles", "runtime", "training")
+_NAMES = {
+    "AEConfig": "labutils.config", "VAEConfig": "labutils.config",
+    "TensorLoader": "labutils.data", "load_abstract_art": "labutils.data", "load_mnist": "labutils.data",
+    "VAE": "labutils.models", "Autoencoder": "labutils.models",
+    "data_dir": "labutils.runtime", "describe_device": "labutils.runtime", "get_device": "labutils.runtime",
+    "outputs_dir": "labutils.runtime", "repo_root": "labutils.runtime", "set_seed": "labutils.runtime",
+    "Trainer": "labutils.training", "train_mnist_model": "labutils.training",
+    "GANConfig": "labutils.training.gan", "train_gan": "labutils.training.gan",
+}
+__all__ = [*_NAMES, "metrics", "plots", "profiles"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"labutils.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'labutils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAMES, *_SUBMODULES})

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from labutils.profiles import PROFILES, parameters
-from labutils.runtime import describe_device, get_device, outputs_dir, repo_root
+from labutils.runtime import outputs_dir, repo_root
 
 DEFAULT_KERNEL = "generative-lab"
 
@@ -48,6 +48,15 @@ def versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__}
+
+
+def environment() -> dict:
+    """{"device": ..., "versions": ...}, read in a short-lived process: the runner itself never
+    imports torch, so all of a run's memory but ~60 MB is the notebooks' kernel."""
+    code = ("import json; from labutils.pipeline import versions; from labutils.runtime import describe_device, "
+            "get_device; print(json.dumps({'device': describe_device(get_device('auto')), 'versions': versions()}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _notebook_report(stem: str) -> dict:
@@ -82,9 +91,8 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL) -> int:
     executed_dir = outputs_dir("notebooks")
     record = {
         "profile": profile,
-        "device": describe_device(get_device("auto")),
+        **environment(),
         "git_commit": git_commit(),
-        "versions": versions(),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "notebooks": {},
         "status": "running",

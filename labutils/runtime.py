@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import torch
 
 _MARKERS = ("pyproject.toml", "labutils")
 
@@ -56,11 +57,13 @@ def outputs_dir(*parts: str) -> Path:
     return path
 
 
-def get_device(preference: str = "auto") -> torch.device:
+def get_device(preference: str = "auto") -> "torch.device":
     """Resolve `"auto"` to CUDA, then Apple MPS, then CPU; or check an explicit choice.
 
     An explicit device that is not available is refused here, before any training starts.
     """
+    import torch  # here, not at the top: `make run-all`'s runner imports this module without torch
+
     preference = str(preference).strip().lower()
     if preference == "auto":
         if torch.cuda.is_available():
@@ -83,8 +86,10 @@ def get_device(preference: str = "auto") -> torch.device:
     return device
 
 
-def describe_device(device: torch.device) -> str:
+def describe_device(device: "torch.device") -> str:
     """A one-line, human description, e.g. 'cuda (NVIDIA H100 80GB HBM3)' or 'cpu (2 threads)'."""
+    import torch
+
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
@@ -98,6 +103,9 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
     `deterministic=True` also asks torch for deterministic algorithms (slower on GPU);
     on the CPU the lab's runs are repeatable without it.
     """
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

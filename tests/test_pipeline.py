@@ -1,6 +1,9 @@
 import json
+import subprocess
+import sys
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from labutils import pipeline
@@ -38,3 +41,17 @@ def test_run_all_stops_at_the_first_failure_and_names_it(tmp_path, monkeypatch, 
     assert "03_never" not in record["notebooks"] and not (notebooks / "ran").exists()
     assert set(record["versions"]) >= {"python", "torch", "torchvision"}
     assert (tmp_path / "outputs" / "notebooks" / "02_fails.ipynb").exists()
+
+
+def test_the_runner_does_not_load_torch():
+    # `make run-all`'s own process stays small: a run's memory is its notebooks' kernels.
+    code = "import sys, papermill, labutils.pipeline; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_package_resolves_its_names_on_first_use():
+    import labutils as lab
+
+    assert lab.AEConfig().latent_dim == 32 and callable(lab.models.kl_per_dimension)
+    with pytest.raises(AttributeError, match="no attribute 'AEconfig'"):
+        lab.AEconfig

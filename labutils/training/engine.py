@@ -163,6 +163,7 @@ class Trainer:
         config: dict[str, Any] | None = None,
         progress: bool = True,
         log_every: int = 50,
+        verbose: bool = True,
     ):
         self.step = step
         self.train_loader = train_loader
@@ -171,6 +172,7 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.config = config or {}
         self.progress = progress
+        self.verbose = verbose  # headless only: False prints no per-epoch lines
         self.log_every = log_every
         self.history = History()
 
@@ -272,6 +274,8 @@ class Trainer:
         summary = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds"))
         if self.progress:
             bar.set_postfix_str(summary)
+            return
+        if not self.verbose:
             return
         # Headless: about ten lines per run, the first and last epoch always.
         every = max(1, self.num_epochs // 10)

@@ -519,10 +519,11 @@ def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> N
 
 
 def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
-              data: GANData | None = None) -> TrainedGAN:
+              data: GANData | None = None, verbose: bool = True) -> TrainedGAN:
     """Train the GAN that `config` describes, or load its finished checkpoint (resume a partial one).
 
-    `data` may be passed in to reuse images already loaded (it must match `config`).
+    `data` may be passed in to reuse images already loaded (it must match `config`). `verbose=False`
+    silences the headless per-epoch lines (the options study prints one line per run instead).
     """
     device = get_device(config.device)
     data = data if data is not None else load_gan_data(config)
@@ -540,7 +541,7 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     if retrain:
         path.unlink(missing_ok=True)
     trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config=config.identity(),
-                      progress=progress)
+                      progress=progress, verbose=verbose)
     history = trainer.fit()
     return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data)
 
@@ -572,13 +573,14 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     base = config.replace(num_epochs=epochs, diffaugment=False, spectral_norm=False, ema=True)
     n = min(swd_images, len(data.images) // 2)
     z = noise(n, config.latent_dim, seed + 7)
-    runs: dict[tuple, TrainedGAN] = {}
+    run: TrainedGAN | None = None
     results = {}
     for name, (changes, sampled) in STUDY_VARIANTS.items():
-        key = tuple(sorted(changes.items()))
-        if key not in runs:
-            runs[key] = train_gan(base.replace(**changes), progress=progress, data=data)
-        run = runs[key]
+        if run is None or run.config != base.replace(**changes):
+            run = None  # one run in memory at a time (a variant's run is reloaded from its checkpoint)
+            run = train_gan(base.replace(**changes), progress=progress, verbose=False, data=data)
+            print(f"trained {changes or 'the reports set-up'}, EMA kept: {len(run.history)} epochs in "
+                  f"{run.history.total_seconds:.0f} s")
         generator = run.step.ema_generator if sampled == "ema" else run.step.generator
         fake = to_uint8(generate(generator, z))
         measured = swd_against_floor(data.images, fake, n, seed=seed)
