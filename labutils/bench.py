@@ -94,20 +94,27 @@ def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | N
     return {"images": epochs * n, "seconds": seconds, "epochs": epochs}
 
 
+def _lab_gan(config, device):
+    """The lab's GAN step, tuned for `device`, and its loader: exactly what `train_gan` trains with."""
+    from labutils.training.gan import build_gan_step, gan_loader, load_gan_data, tune_for_device
+
+    step = build_gan_step(config, device)
+    tune_for_device(step, config, device)
+    return step, gan_loader(load_gan_data(config), config, device)
+
+
 def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_size: int = 64) -> dict:
     import torch
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
     from labutils.training.engine import Trainer
-    from labutils.training.gan import GANConfig, build_gan_step, gan_loader, load_gan_data, tune_for_device
+    from labutils.training.gan import GANConfig, build_gan_step
 
     config = GANConfig(image_size=image_size, device=str(device), train_size=limit)
     torch.manual_seed(0)
-    step = build_gan_step(config, torch.device(device))
     if pipeline == "lab":
-        tune_for_device(step, config, device)
-        loader = gan_loader(load_gan_data(config), config, device)
+        step, loader = _lab_gan(config, device)
         trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
         start = time.perf_counter()
         trainer.fit()
@@ -115,6 +122,7 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
         seconds = time.perf_counter() - start
         images = epochs * len(loader) * config.batch_size
     else:
+        step = build_gan_step(config, device)
         folder = _image_folder(limit)
         transform = transforms.Compose([
             transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.RandomHorizontalFlip(),
@@ -209,13 +217,12 @@ def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64)
     from torch.profiler import ProfilerActivity, profile
 
     from labutils.runtime import get_device
-    from labutils.training.gan import GANConfig, build_gan_step, gan_loader, load_gan_data, tune_for_device
+    from labutils.training.gan import GANConfig
 
     dev = get_device(device)
     config = GANConfig(image_size=image_size, device=str(dev))
-    step = build_gan_step(config, dev)
-    tune_for_device(step, config, dev)
-    batches = iter(gan_loader(load_gan_data(config), config, dev))
+    step, loader = _lab_gan(config, dev)
+    batches = iter(loader)
     step.train(True)
     for _ in range(2):  # warm-up: oneDNN / cuDNN pick their kernels on first use
         step.train_step(next(batches))
