@@ -576,9 +576,10 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     run: TrainedGAN | None = None
     results = {}
     for name, (changes, sampled) in STUDY_VARIANTS.items():
-        if run is None or run.config != base.replace(**changes):
+        variant = base.replace(**changes)
+        if run is None or run.config != variant:
             run = None  # one run in memory at a time (a variant's run is reloaded from its checkpoint)
-            run = train_gan(base.replace(**changes), progress=progress, verbose=False, data=data)
+            run = train_gan(variant, progress=progress, verbose=False, data=data)
             print(f"trained {changes or 'the reports set-up'}, EMA kept: {len(run.history)} epochs in "
                   f"{run.history.total_seconds:.0f} s")
         generator = run.step.ema_generator if sampled == "ema" else run.step.generator
