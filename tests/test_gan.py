@@ -189,6 +189,17 @@ def test_recalibration_sets_batchnorm_statistics_of_the_generator():
     assert bn.running_mean.abs().max() < 10 and bn.momentum == 0.1
 
 
+def test_every_epoch_end_reestimates_the_batchnorm_statistics_it_samples_with(tmp_path):
+    trainer, step = _tiny(tmp_path, num_epochs=1, ema=True)
+    trainer.fit()
+    for generator in (step.generator, step.ema_generator):
+        norms = [m for m in generator.modules() if isinstance(m, nn.BatchNorm2d)]
+        kept = [m.running_var.clone() for m in norms]
+        recalibrate_batchnorm(generator, step.config.latent_dim, seed=step.config.seed + 1)
+        # Training's momentum average alone would differ from a fresh estimate; end_epoch left the fresh one.
+        assert all(torch.allclose(m.running_var, k) for m, k in zip(norms, kept))
+
+
 def test_config_checks_values():
     for bad in (dict(dataset="cifar"), dict(generator="resnet"), dict(batch_size=1), dict(beta1=1.0),
                 dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu")):

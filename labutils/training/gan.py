@@ -34,7 +34,7 @@ from labutils.training.engine import History, Step, Trainer, adam, resolve_mixed
 DATASETS = ("art", "mnist")
 MNIST_PADDED_SIZE = 32  # 28 x 28 digits padded with background to 32 x 32, the smallest GAN size
 NUM_FIXED_NOISE = 64  # images in the fixed-noise grid rendered after every epoch (8 x 8)
-RECALIBRATION_BATCHES = 8  # batches of noise that re-estimate the EMA generator's BatchNorm statistics
+RECALIBRATION_BATCHES = 8  # batches of noise that re-estimate a generator's BatchNorm statistics for sampling
 # NHWC ("channels last") memory: cuDNN's fastest convolutions, and oneDNN's on the CPU (the 64 px
 # GAN step is ~12% faster on the 2-core CPU). MPS gains nothing from it.
 CHANNELS_LAST_DEVICES = ("cuda", "cpu")
@@ -227,10 +227,12 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
 @torch.no_grad()
 def recalibrate_batchnorm(generator: nn.Module, latent_dim: int, seed: int,
                           batches: int = RECALIBRATION_BATCHES, batch_size: int = 64) -> None:
-    """Re-estimate the BatchNorm running statistics of `generator` on fresh noise.
+    """Re-estimate the BatchNorm running statistics of `generator` on fresh noise ("precise BN").
 
-    The averaged weights of an EMA generator never ran in training mode, so the statistics its
-    BatchNorm layers should use are unknown; a few forward passes (cumulative average) give them.
+    Sampling runs in evaluation mode, on running statistics. Training's running averages (momentum
+    0.1) trail weights that move every step, and the averaged weights of an EMA generator never ran
+    in training mode at all; a few forward passes of the current weights (cumulative average) give
+    the statistics they actually produce. Training is unaffected: it normalises with batch statistics.
     """
     norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
@@ -305,8 +307,9 @@ class GANStep(Step):
     sigmoid + BCE. Logged per iteration: d_loss, g_loss, d_real = mean D(x) and d_fake = mean
     D(G(z)) (probabilities, D before its update, as in PyTorch's DCGAN example).
 
-    After each epoch the fixed noise batch is rendered (by the EMA generator when there is one)
-    and kept as uint8 in `snapshots`, which travel in the checkpoint.
+    After each epoch the generators' BatchNorm statistics are re-estimated for sampling
+    (`recalibrate_batchnorm`), and the fixed noise batch is rendered (by the EMA generator when
+    there is one) and kept as uint8 in `snapshots`, which travel in the checkpoint.
     """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, config: GANConfig,
@@ -370,8 +373,9 @@ class GANStep(Step):
                 "d_fake": torch.sigmoid(logits_fake.detach()).mean()}
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
-        if self.ema_generator is not None:
-            recalibrate_batchnorm(self.ema_generator, self.config.latent_dim, seed=self.config.seed + epoch)
+        for generator in (self.generator, self.ema_generator):  # both can be sampled (the options study does)
+            if generator is not None:
+                recalibrate_batchnorm(generator, self.config.latent_dim, seed=self.config.seed + epoch)
         self.snapshots.append(to_uint8(generate(self.sampler, self.fixed_noise)))
         every = self.config.swd_every
         if self.swd_monitor is None or not (epoch == 1 or epoch % every == 0 or epoch == self.config.num_epochs):
