@@ -64,7 +64,9 @@ class GANConfig(RunConfig):
     num_epochs: int = 100               # passes over the training images
     train_size: int | None = None       # first N training images (None: all)
     diffaugment: bool = False           # DiffAugment on every image D sees (Zhao et al. 2020)
-    diffaugment_policy: str = "color,translation,cutout"  # which DiffAugment transforms, in order
+    # Which DiffAugment transforms, in order. Not the paper's "color,translation,cutout": on the stand-in
+    # art (32 px, 100 epochs, with EMA) cutout raised the final SWD from 49 to 68.
+    diffaugment_policy: str = "color,translation"
     spectral_norm: bool = False         # spectral normalisation in D, in place of its BatchNorm (Miyato et al. 2018)
     ema: bool = False                   # sample from an exponential moving average of G's weights
     ema_decay: float = 0.999            # EMA decay per generator update (with a warm-up, see `ema_decay_at`)
