@@ -129,7 +129,9 @@ README_FIGURES = {  # figure file (outputs/figures) -> caption
     "02_vae_prior_samples": "VAE: samples from the prior",
     "03_latent_tsne_pca": "t-SNE and PCA of the AE and VAE latent spaces",
     "04_gan_real_vs_generated": "GAN: real images beside generated ones",
+    "04_gan_options_run": "GAN: real images, the reports' set-up, and the same with DiffAugment and EMA",
 }
+SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}  # shown only when the other figure is missing
 RESULTS_BEGIN, RESULTS_END = "<!-- results -->", "<!-- /results -->"
 TIMINGS_BEGIN, TIMINGS_END = "<!-- timings -->", "<!-- /timings -->"
 BENCH_BEGIN, BENCH_END = "<!-- bench -->", "<!-- /bench -->"
@@ -157,6 +159,12 @@ def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _readme_figures() -> list[str]:
+    """The README_FIGURES that this run made, less those that a figure it also made supersedes."""
+    made = [name for name in README_FIGURES if (outputs_dir("figures") / f"{name}.png").exists()]
+    return [name for name in made if SUPERSEDED.get(name) not in made]
+
+
 def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "docs/figures") -> str:
     """The README's results section, from one run's `run.json` and metrics files."""
     ae, vae = metrics.get("01_autoencoder", {}), metrics.get("02_vae", {})
@@ -181,6 +189,9 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
     if gan:
         rows.append((f"GAN sliced Wasserstein distance ×10³ ({gan.get('data_label', gan.get('data_source', ''))})",
                      f"{_fmt(gan.get('swd'), '.1f')} (floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})"))
+        if gan.get("options_run"):
+            rows.append(("GAN sliced Wasserstein distance ×10³, same budget with DiffAugment and EMA",
+                         _fmt(gan["options_run"].get("swd"), ".1f")))
     table = "\n".join(["| measure | value |", "|---|---|", *(f"| {m} | {v} |" for m, v in rows)])
     minutes = run.get("total_seconds", 0) / 60
     header = (f"From one `make run-all PROFILE={run.get('profile', '?')}` run on {run.get('device', '?')}, "
@@ -188,8 +199,7 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
               f"(commit `{run.get('git_commit', '?')[:12]}`). Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
               f"`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
     figures = "\n\n".join(f"**{caption}**\n\n![{caption}]({figures_dir}/{name}.png)"
-                           for name, caption in README_FIGURES.items()
-                           if (outputs_dir("figures") / f"{name}.png").exists())
+                           for name, caption in README_FIGURES.items() if name in _readme_figures())
     return f"{header}\n\n{table}\n\n{figures}\n"
 
 
@@ -248,10 +258,8 @@ def update_readme(readme: Path | None = None) -> Path:
     bench = json.loads(bench_json.read_text()) if bench_json.exists() else None
     docs = readme.parent / "docs" / "figures"
     docs.mkdir(parents=True, exist_ok=True)
-    for name in README_FIGURES:
-        source = outputs_dir("figures") / f"{name}.png"
-        if source.exists():
-            shutil.copyfile(source, docs / source.name)
+    for name in _readme_figures():
+        shutil.copyfile(outputs_dir("figures") / f"{name}.png", docs / f"{name}.png")
     text = readme.read_text()
     text = _replace_between(text, RESULTS_BEGIN, RESULTS_END, results_markdown(run, _load_metrics()))
     text = _replace_between(text, TIMINGS_BEGIN, TIMINGS_END, timings_markdown(run, bench))

@@ -7,8 +7,8 @@ from labutils.data.loaders import TensorLoader, to_signed_unit_interval
 from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
 from labutils.training.engine import Trainer
 from labutils.training.gan import (
-    GANConfig, GANData, GANStep, build_gan, diff_augment, ema_decay_at, mnist_for_gan, noise, recalibrate_batchnorm,
-    to_uint8, train_gan, update_ema,
+    GANConfig, GANData, GANStep, build_gan, checkpoint_path, diff_augment, ema_decay_at, mnist_for_gan, noise,
+    recalibrate_batchnorm, to_uint8, train_gan, update_ema,
 )
 
 
@@ -274,6 +274,21 @@ def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
     assert run.sample(3).shape == (3, 1, 32, 32)
     with pytest.raises(ValueError, match="shape"):
         train_gan(config.replace(image_size=64), progress=False, data=data)
+
+
+def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    images = (torch.rand(24, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+    data = GANData(images, "test tensors", False, "test")
+    config = GANConfig(dataset="mnist", image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
+                       num_epochs=1, swd_train_images=8, device="cpu")
+    fresh = train_gan(config, progress=False, data=data).sample(4)
+    state = torch.load(checkpoint_path(config), weights_only=False)  # as an older lab saved it: stale statistics
+    for key, value in state["step"]["modules"]["generator"].items():
+        if key.endswith("running_mean"):
+            value.fill_(5.0)
+    torch.save(state, checkpoint_path(config))
+    torch.testing.assert_close(train_gan(config, progress=False, data=data).sample(4), fresh)
 
 
 def test_mnist_is_padded_then_resized():
