@@ -599,8 +599,8 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
         if run is None or run.config != variant:
             run = None  # one run in memory at a time (a variant's run is reloaded from its checkpoint)
             run = train_gan(variant, progress=progress, verbose=False, data=data)
-            print(f"trained {changes or 'the reports set-up'}, EMA kept: {len(run.history)} epochs in "
-                  f"{run.history.total_seconds:.0f} s")
+            print(f"{changes or 'the reports set-up'}, EMA kept: {len(run.history)} epochs, "
+                  f"{run.history.total_seconds:.0f} s of training")  # a loaded run says so above
         generator = run.step.ema_generator if sampled == "ema" else run.step.generator
         fake = to_uint8(generate(generator, z))
         measured = swd_against_floor(data.images, fake, n, seed=seed)
