@@ -45,5 +45,6 @@ if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:
     sys.path.insert(0, os.path.abspath("generative-lab"))  # this kernel predates the install
 
 import labutils as lab
+import labutils.plots  # the lab's figure style, before any figure (also those drawn with plt directly)
 
 print("lab root:", lab.repo_root(), "| device (auto):", lab.describe_device(lab.get_device("auto")))'''
