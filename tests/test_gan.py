@@ -263,12 +263,18 @@ def test_resume_gives_the_same_generator_as_a_straight_run(tmp_path):
     assert len(s2.snapshots) == 2
 
 
-def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
+def _tiny_recipe(tmp_path, monkeypatch):
+    """A one-epoch config of a tiny GAN on 24 random digits, with its outputs under tmp_path."""
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     images = (torch.rand(24, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     data = GANData(images, "test tensors", False, "test")
     config = GANConfig(dataset="mnist", image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
                        num_epochs=1, swd_train_images=8, device="cpu")
+    return config, data
+
+
+def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
+    config, data = _tiny_recipe(tmp_path, monkeypatch)
     run = train_gan(config, progress=False, data=data)
     assert run.checkpoint.exists() and run.checkpoint.parent == tmp_path / "checkpoints"
     assert run.sample(3).shape == (3, 1, 32, 32)
@@ -277,11 +283,7 @@ def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
 
 
 def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(tmp_path, monkeypatch):
-    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
-    images = (torch.rand(24, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
-    data = GANData(images, "test tensors", False, "test")
-    config = GANConfig(dataset="mnist", image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
-                       num_epochs=1, swd_train_images=8, device="cpu")
+    config, data = _tiny_recipe(tmp_path, monkeypatch)
     fresh = train_gan(config, progress=False, data=data).sample(4)
     state = torch.load(checkpoint_path(config), weights_only=False)  # as an older lab saved it: stale statistics
     for key, value in state["step"]["modules"]["generator"].items():
