@@ -198,8 +198,8 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
               f"started {run.get('started', '?')}, {minutes:.0f} min in all "
               f"(commit `{run.get('git_commit', '?')[:12]}`). Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
               f"`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
-    figures = "\n\n".join(f"**{caption}**\n\n![{caption}]({figures_dir}/{name}.png)"
-                           for name, caption in README_FIGURES.items() if name in _readme_figures())
+    figures = "\n\n".join(f"**{README_FIGURES[name]}**\n\n![{README_FIGURES[name]}]({figures_dir}/{name}.png)"
+                           for name in _readme_figures())
     return f"{header}\n\n{table}\n\n{figures}\n"
 
 
