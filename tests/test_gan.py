@@ -293,6 +293,26 @@ def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(
     torch.testing.assert_close(train_gan(config, progress=False, data=data).sample(4), fresh)
 
 
+def test_continuing_a_shorter_run_equals_training_straight_through(tmp_path, monkeypatch):
+    """DiffAugment draws random numbers and EMA counts updates: both must carry over."""
+    config, data = _tiny_recipe(tmp_path, monkeypatch)
+    config = config.replace(diffaugment=True, ema=True, num_epochs=3)
+    straight = train_gan(config, progress=False, data=data)
+    train_gan(config.replace(num_epochs=2), progress=False, data=data)
+    checkpoint_path(config).unlink()
+    continued = train_gan(config, progress=False, data=data, continue_from=2)
+    assert len(continued.history) == 3 and checkpoint_path(config).exists()
+    for name, module in straight.step.modules.items():
+        for key, value in module.state_dict().items():
+            torch.testing.assert_close(continued.step.modules[name].state_dict()[key], value, msg=f"{name}.{key}")
+    assert continued.history.iterations == straight.history.iterations
+    checkpoint_path(config.replace(num_epochs=2)).unlink()
+    with pytest.raises(ValueError, match="nothing to continue"):
+        train_gan(config.replace(num_epochs=2), progress=False, data=data, continue_from=3)
+    with pytest.raises(FileNotFoundError, match="continue from"):
+        train_gan(config.replace(num_epochs=4), progress=False, data=data, continue_from=1)
+
+
 def test_mnist_is_padded_then_resized():
     digits = torch.full((2, 28, 28), 255, dtype=torch.uint8)
     x32 = mnist_for_gan(digits, 32)

@@ -151,6 +151,10 @@ class Trainer:
     Load-if-present-else-train: when `checkpoint_path` holds a finished run of the same config,
     `fit()` loads it and returns at once; a partial one is resumed from its last epoch, with
     the batch order and random state it had, so the result equals an uninterrupted run.
+
+    `continue_from`, when `checkpoint_path` holds nothing yet, is a finished shorter run of the
+    same config (only num_epochs differs) to train on from: with no schedule tied to the epoch
+    count, that equals training for `num_epochs` from the start.
     """
 
     def __init__(
@@ -164,12 +168,14 @@ class Trainer:
         progress: bool = True,
         log_every: int = 50,
         verbose: bool = True,
+        continue_from: str | Path | None = None,
     ):
         self.step = step
         self.train_loader = train_loader
         self.test_loader = test_loader
         self.num_epochs = num_epochs
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.continue_from = Path(continue_from) if continue_from else None
         self.config = config or {}
         self.progress = progress
         self.verbose = verbose  # headless only: False prints no per-epoch lines
@@ -193,16 +199,29 @@ class Trainer:
         save_atomically(state, self.checkpoint_path)
 
     def load_checkpoint(self) -> bool:
-        """Restore the checkpoint if there is one; True when one was loaded."""
-        if self.checkpoint_path is None or not self.checkpoint_path.exists():
+        """Restore the checkpoint (else the shorter run to continue) if there is one; True when one was loaded."""
+        if self.checkpoint_path is not None and self.checkpoint_path.exists():
+            path, ignored = self.checkpoint_path, set()
+        elif self.continue_from is not None:
+            path, ignored = self.continue_from, {"num_epochs"}
+            if not path.exists():
+                raise FileNotFoundError(f"No checkpoint to continue from at {path}. Train that run first, "
+                                        "or leave continue_from out to train from the start.")
+        else:
             return False
-        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        if self.config and state["config"] != self.config:
-            changed = sorted(k for k in self.config if state["config"].get(k) != self.config[k])
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        saved = {k: v for k, v in state["config"].items() if k not in ignored}
+        if self.config and saved != {k: v for k, v in self.config.items() if k not in ignored}:
+            changed = sorted(k for k in self.config.keys() | saved.keys()
+                             if k not in ignored and saved.get(k) != self.config.get(k))
             raise ValueError(
-                f"Checkpoint {self.checkpoint_path} was trained with a different config "
-                f"(fields {changed}). Delete it to train anew, or restore those values."
+                f"Checkpoint {path} was trained with a different config "
+                f"(fields {changed}). " + ("Delete it to train anew, or restore those values." if not ignored
+                                           else "Continue a run of the same config, or train from the start.")
             )
+        if path == self.continue_from and not len(state["history"]["epochs"]) < self.num_epochs:
+            raise ValueError(f"Checkpoint {path} has {len(state['history']['epochs'])} epochs, not fewer than "
+                             f"the {self.num_epochs} to train: there is nothing to continue.")
         self.step.load_state_dict(state["step"])
         self.history = History.from_dict(state["history"])
         torch.set_rng_state(state["torch_rng"])
@@ -210,6 +229,7 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         if "train_loader" in state and hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(state["train_loader"])
+        self.loaded_from = path
         return True
 
     # -- training ----------------------------------------------------------------------------
@@ -221,7 +241,8 @@ class Trainer:
                       f"{self.history.total_seconds:.0f} s. Training skipped (delete the file to retrain).")
                 self.step.train(False)
                 return self.history
-            print(f"Resuming {self.checkpoint_path.name} from epoch {done}/{self.num_epochs}.")
+            print(f"Resuming {self.loaded_from.name} from epoch {done}/{self.num_epochs}"
+                  + (f" into {self.checkpoint_path.name}." if self.loaded_from != self.checkpoint_path else "."))
 
         start = len(self.history)
         epochs = range(start + 1, self.num_epochs + 1)

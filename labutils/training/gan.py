@@ -529,11 +529,14 @@ def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> N
 
 
 def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
-              data: GANData | None = None, verbose: bool = True) -> TrainedGAN:
+              data: GANData | None = None, verbose: bool = True, continue_from: int | None = None) -> TrainedGAN:
     """Train the GAN that `config` describes, or load its finished checkpoint (resume a partial one).
 
     `data` may be passed in to reuse images already loaded (it must match `config`). `verbose=False`
     silences the headless per-epoch lines (the options study prints one line per run instead).
+    `continue_from=N` trains on from the checkpoint of the same config with N epochs instead of from
+    the start, e.g. to take a 100-epoch run to 200: the same result, as nothing in training depends
+    on the number of epochs (the learning rate is constant; EMA's warm-up counts updates).
     """
     device = get_device(config.device)
     data = data if data is not None else load_gan_data(config)
@@ -550,8 +553,9 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     path = checkpoint_path(config)
     if retrain:
         path.unlink(missing_ok=True)
+    shorter = checkpoint_path(config.replace(num_epochs=continue_from)) if continue_from else None
     trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config=config.identity(),
-                      progress=progress, verbose=verbose)
+                      progress=progress, verbose=verbose, continue_from=shorter)
     history = trainer.fit()
     # What the last epoch's end did for a run trained here (same seed, same result); a checkpoint
     # saved by an older lab version gets its sampling statistics brought up to date.
