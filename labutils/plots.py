@@ -335,13 +335,18 @@ def save_training_gif(snapshots: Sequence[torch.Tensor], name: str, nrow: int = 
 
 def plot_distance_over_training(epochs: Sequence[int], values: Sequence[float], floor: float, title: str,
                                 ylabel: str = "SWD x 10^3 (lower is closer)",
-                                final: tuple[float, float] | None = None) -> plt.Figure:
+                                final: tuple[float, float] | None = None, label: str = "generated vs real",
+                                others: Mapping[str, tuple[Sequence[int], Sequence[float]]] | None = None
+                                ) -> plt.Figure:
     """A distance measured during training, with the floor (two real samples) as a dashed line.
 
     `final` = (distance, floor) of the larger measurement at the end, drawn as a marker and a dotted line.
+    `others` = {label: (epochs, values)}: further runs measured the same way (same sample, same floor).
     """
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(epochs, values, "-o", markersize=3, label="generated vs real")
+    ax.plot(epochs, values, "-o", markersize=3, label=label)
+    for other, (other_epochs, other_values) in (others or {}).items():
+        ax.plot(other_epochs, other_values, "-o", markersize=3, label=other)
     ax.axhline(floor, color="tab:green", linestyle="--", label=f"floor: real vs real ({floor:.1f})")
     if final is not None:
         ax.plot([epochs[-1]], [final[0]], "D", color="tab:red", label=f"final, more images ({final[0]:.1f})")

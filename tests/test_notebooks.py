@@ -18,7 +18,7 @@ ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 RUN_PARAMETERS = {"profile", "progress", "retrain"}
 CONFIG_OF = {"01_autoencoder": AEConfig, "02_vae": VAEConfig, "04_gan": GANConfig}
 # Parameters that size a notebook's own extra sections, not the model it trains.
-SECTION_PARAMETERS = {"collapse_demo_epochs", "variant_epochs", "options_run", "swd_images", "classifier_epochs"}
+SECTION_PARAMETERS = {"collapse_demo_epochs", "variant_epochs", "options_epochs", "swd_images", "classifier_epochs"}
 
 
 def _notebook_parameters(stem):

@@ -75,7 +75,7 @@ def _finished_run(outputs, status="ok"):
                       "03_evaluation": {"seconds": 200.0}, "04_gan": {"seconds": 5000.0}}}))
     (outputs / "metrics" / "01_autoencoder.json").write_text(json.dumps({"test_mse": 0.0067891}))
     (outputs / "metrics" / "04_gan.json").write_text(json.dumps({"swd": 42.25, "swd_floor": 11.5, "data_label": "art",
-                                                                 "options_run": {"swd": 30.04}}))
+                                                                 "epochs": 100, "options_run": {"swd": 30.04, "epochs": 200}}))
     for figure in ("02_vae_losses", "04_gan_real_vs_generated", "04_gan_options_run"):
         (outputs / "figures" / f"{figure}.png").write_bytes(base64.b64decode(PNG))
 
@@ -111,7 +111,8 @@ def test_readme_sections_are_rewritten_from_the_run_and_the_benchmark(tmp_path, 
     assert "3.20x" in text  # the benchmark's own table
     assert (tmp_path / "docs" / "figures" / "02_vae_losses.png").exists()
     assert "](docs/figures/02_vae_losses.png)" in text
-    assert "| GAN sliced Wasserstein distance ×10³, same budget with DiffAugment and EMA | 30.0 |" in text
+    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment and EMA, 200 epochs (the reports' set-up: 100)"
+            " | 30.0 |") in text
     # The three-panel GAN figure holds the real and generated grids, so the two-panel one is left out.
     assert "](docs/figures/04_gan_options_run.png)" in text and "04_gan_real_vs_generated" not in text
     assert not (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
