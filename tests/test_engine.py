@@ -13,14 +13,16 @@ def _data(n=64, seed=0):
     return torch.rand(n, 784, generator=g), torch.zeros(n, dtype=torch.long)
 
 
-def _trainer(tmp_path, num_epochs, seed=0, step_cls=AutoencoderStep, model_cls=Autoencoder, config=None):
+def _trainer(tmp_path, num_epochs, seed=0, step_cls=AutoencoderStep, model_cls=Autoencoder, config=None,
+             continue_from=None):
     torch.manual_seed(seed)
     model = model_cls(hidden_dims=(16,), latent_dim=4)
     x, y = _data()
     train = TensorLoader(x, y, batch_size=16, shuffle=True, seed=seed)
     test = TensorLoader(x[:32], y[:32], batch_size=16)
     return Trainer(step_cls(model, lr=1e-2), train, num_epochs, test_loader=test,
-                   checkpoint_path=tmp_path / "run.pt", config=config or {"run": "test"}, progress=False), model
+                   checkpoint_path=tmp_path / "run.pt", config=config or {"run": "test"}, progress=False,
+                   continue_from=continue_from), model
 
 
 def test_history_has_train_and_test_metrics_per_epoch(tmp_path):
@@ -64,6 +66,18 @@ def test_checkpoint_of_another_config_is_refused(tmp_path):
     other, _ = _trainer(tmp_path, num_epochs=1, config={"lr": 1e-3})
     with pytest.raises(ValueError, match="different config.*lr"):
         other.fit()
+
+
+def test_continuing_another_config_is_refused_but_a_longer_one_is_not(tmp_path):
+    shorter, _ = _trainer(tmp_path / "short", num_epochs=1, config={"lr": 1e-2, "num_epochs": 1})
+    shorter.fit()
+    other, _ = _trainer(tmp_path, num_epochs=2, config={"lr": 1e-3, "num_epochs": 2},
+                        continue_from=tmp_path / "short" / "run.pt")
+    with pytest.raises(ValueError, match=r"different config \(fields \['lr'\]\)"):
+        other.fit()
+    longer, _ = _trainer(tmp_path, num_epochs=2, config={"lr": 1e-2, "num_epochs": 2},
+                         continue_from=tmp_path / "short" / "run.pt")
+    assert len(longer.fit()) == 2 and (tmp_path / "run.pt").exists()
 
 
 class _ExplodingStep(AutoencoderStep):
