@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 # Fields that change where or how fast a run happens, not what it computes.
 _NOT_IDENTIFYING = {"device", "mixed_precision", "compile"}
@@ -25,13 +25,17 @@ class RunConfig:
     """What every model family's config shares: its dict, its identity and its run id."""
 
     family: ClassVar[str]
+    # Fields added after runs of the family were saved, with the value at which they compute what
+    # those runs computed: left out of the identity at that value, so their checkpoints stay valid.
+    added_later: ClassVar[dict[str, Any]] = {}
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def identity(self) -> dict:
         """The fields that decide what a run computes (all but device, mixed precision and compile)."""
-        return {k: v for k, v in self.to_dict().items() if k not in _NOT_IDENTIFYING}
+        return {k: v for k, v in self.to_dict().items()
+                if k not in _NOT_IDENTIFYING and not (k in self.added_later and v == self.added_later[k])}
 
     def run_id(self) -> str:
         """A short name for this configuration: the family and a hash of its identity.

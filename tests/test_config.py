@@ -30,6 +30,14 @@ def test_run_id_follows_hyperparameters_not_the_device():
     assert AEConfig(hidden_dims=[128, 64]).run_id() == AEConfig().run_id()  # lists from papermill
 
 
+def test_an_option_added_later_keeps_older_run_ids_while_off():
+    from labutils.training.gan import GANConfig
+
+    assert "r1_gamma" not in GANConfig().identity()  # the checkpoints saved before it existed still match
+    assert GANConfig(r1_gamma=1.0).identity()["r1_gamma"] == 1.0
+    assert GANConfig(r1_gamma=1.0).run_id() != GANConfig().run_id()
+
+
 def test_unknown_profile_is_refused():
     with pytest.raises(ValueError, match="quick"):
         parameters("fast", "01_autoencoder")

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -293,10 +295,46 @@ def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(
     torch.testing.assert_close(train_gan(config, progress=False, data=data).sample(4), fresh)
 
 
+def test_r1_penalty_is_the_squared_input_gradient_on_real_images_and_reaches_d(tmp_path):
+    trainer, step = _tiny(tmp_path, 1, r1_gamma=10.0)
+    batch = next(iter(trainer.train_loader))
+    x = batch[0].detach().clone().requires_grad_(True)
+    d_before = {k: v.clone() for k, v in step.discriminator.state_dict().items()}
+    grad, = torch.autograd.grad(step.discriminator(x).sum(), x)  # D in training mode, as the step runs it
+    step.discriminator.load_state_dict(d_before)  # undo the BatchNorm running-statistics update
+    torch.manual_seed(1)
+    out = step.train_step(batch)
+    torch.testing.assert_close(out["r1"], grad.square().sum(dim=(1, 2, 3)).mean())
+    _, plain = _tiny(tmp_path / "plain", 1)  # same seed, same weights, no penalty
+    torch.manual_seed(1)
+    assert "r1" not in plain.train_step(batch)
+    penalised, unpenalised = step.discriminator.net[0].weight, plain.discriminator.net[0].weight
+    assert not torch.allclose(penalised, unpenalised)
+
+
+def test_lazy_r1_penalises_every_nth_update_and_logs_the_last_measurement(tmp_path):
+    trainer, lazy = _tiny(tmp_path, 1, r1_gamma=10.0, r1_every=2)
+    _, plain = _tiny(tmp_path / "plain", 1)
+    batches = list(trainer.train_loader)[:2]
+    torch.manual_seed(1)
+    first = lazy.train_step(batches[0])
+    lazy_state = {k: v.clone() for k, v in lazy.discriminator.state_dict().items()}
+    plain.discriminator.load_state_dict(lazy_state)  # same D after the penalised update; G differs not
+    plain.generator.load_state_dict(lazy.generator.state_dict())
+    plain.opt_d.load_state_dict(copy.deepcopy(lazy.opt_d.state_dict()))  # a copy: loading shares the tensors
+    plain.opt_g.load_state_dict(copy.deepcopy(lazy.opt_g.state_dict()))
+    torch.manual_seed(2)
+    second = lazy.train_step(batches[1])  # not penalised: the same update as without R1
+    torch.manual_seed(2)
+    plain.train_step(batches[1])
+    assert torch.equal(second["r1"], first["r1"]) and float(first["r1"]) > 0
+    torch.testing.assert_close(lazy.discriminator.net[0].weight, plain.discriminator.net[0].weight)
+
+
 def test_continuing_a_shorter_run_equals_training_straight_through(tmp_path, monkeypatch):
-    """DiffAugment draws random numbers and EMA counts updates: both must carry over."""
+    """DiffAugment draws random numbers, EMA and lazy R1 count updates: all must carry over."""
     config, data = _tiny_recipe(tmp_path, monkeypatch)
-    config = config.replace(diffaugment=True, ema=True, num_epochs=3)
+    config = config.replace(diffaugment=True, ema=True, r1_gamma=1.0, r1_every=4, num_epochs=3)  # 3 updates an epoch
     straight = train_gan(config, progress=False, data=data)
     train_gan(config.replace(num_epochs=2), progress=False, data=data)
     checkpoint_path(config).unlink()

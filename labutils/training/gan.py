@@ -4,13 +4,16 @@ The default run is the lab reports' set-up (DCGAN, Radford et al. 2016): binary 
 for both players, Adam with lr 2e-4 and betas (0.5, 0.999) for both, batch 64, 100 epochs,
 images in [-1, 1], one discriminator update then one generator update per batch.
 
-Three options, off by default, go beyond the reports:
+Four options, off by default, go beyond the reports:
 - DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
   Training"): the same random, differentiable colour / translation / cutout changes applied to
   every image the discriminator sees, real and generated, so it cannot memorise a small data set;
 - spectral normalisation of the discriminator (Miyato et al. 2018);
 - an exponential moving average of the generator's weights, sampled instead of the generator
-  itself (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training").
+  itself (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training");
+- the R1 penalty, (gamma / 2) * |grad_x D(x)|^2 on real images, added to D's loss (Mescheder et al.
+  2018, "Which Training Methods for GANs do actually Converge?"): D's answer may not change steeply
+  around the real images, which damps the game's oscillation and keeps D from winning on detail.
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ class GANConfig(RunConfig):
     """DCGAN on abstract art (reports: z of 100, BCE, Adam 2e-4 (0.5, 0.999), batch 64, 100 epochs)."""
 
     family: ClassVar[str] = "gan"
+    added_later: ClassVar[dict[str, Any]] = {"r1_gamma": 0.0, "r1_every": 1}
 
     dataset: str = "art"                # "art" (Abstract Art Gallery, else its stand-in) or "mnist" (fast option)
     image_size: int = 64                # images are S x S, S in 32, 64, 128
@@ -70,6 +74,8 @@ class GANConfig(RunConfig):
     spectral_norm: bool = False         # spectral normalisation in D, in place of its BatchNorm (Miyato et al. 2018)
     ema: bool = False                   # sample from an exponential moving average of G's weights
     ema_decay: float = 0.999            # EMA decay per generator update (with a warm-up, see `ema_decay_at`)
+    r1_gamma: float = 0.0               # R1 penalty (gamma/2) |grad_x D(x)|^2 on real images (Mescheder et al. 2018); 0: off
+    r1_every: int = 1                   # R1 on every Nth D update only, scaled by N ("lazy", Karras et al. 2020): cheaper
     swd_every: int = 1                  # sliced Wasserstein distance during training every N epochs (0: never)
     swd_train_images: int = 512         # images per set for that in-training distance (a small, cheap sample)
     seed: int = 0                       # seeds weights, batch order, noise and augmentation
@@ -85,7 +91,7 @@ class GANConfig(RunConfig):
         _require(self.image_size in IMAGE_SIZES,
                  f"image_size must be a power of two from 32 to 128 {IMAGE_SIZES}, got {self.image_size}.")
         _require(self.generator in ("conv", "mlp"), f"generator must be 'conv' or 'mlp', got {self.generator!r}.")
-        for name in ("latent_dim", "g_width", "d_width", "batch_size", "num_epochs", "swd_train_images"):
+        for name in ("latent_dim", "g_width", "d_width", "batch_size", "num_epochs", "swd_train_images", "r1_every"):
             _require(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}.")
         _require(self.batch_size >= 2, f"batch_size must be >= 2 (BatchNorm needs two images), got {self.batch_size}.")
         _require(self.extra_layers >= 0, f"extra_layers must be >= 0, got {self.extra_layers}.")
@@ -94,6 +100,7 @@ class GANConfig(RunConfig):
         for name in ("beta1", "beta2"):
             _require(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}.")
         _require(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}.")
+        _require(self.r1_gamma >= 0, f"r1_gamma must be >= 0 (0: off), got {self.r1_gamma}.")
         _require(self.swd_every >= 0, f"swd_every must be >= 0 (0: never), got {self.swd_every}.")
         _require(self.train_size is None or self.train_size >= self.batch_size,
                  f"train_size must be None (all) or >= batch_size ({self.batch_size}), got {self.train_size}.")
@@ -307,7 +314,8 @@ class GANStep(Step):
     loss of Goodfellow et al. 2014, whose gradient stays strong while D still rejects G's images.
     BCE is computed from logits (`binary_cross_entropy_with_logits`), the stable form of
     sigmoid + BCE. Logged per iteration: d_loss, g_loss, d_real = mean D(x) and d_fake = mean
-    D(G(z)) (probabilities, D before its update, as in PyTorch's DCGAN example).
+    D(G(z)) (probabilities, D before its update, as in PyTorch's DCGAN example), and with R1 on,
+    r1 = mean |grad_x D(x)|^2 (d_loss stays the BCE alone, comparable across runs).
 
     After each epoch the generators' BatchNorm statistics are re-estimated for sampling
     (`recalibrate_batchnorm`), and the fixed noise batch is rendered (by the EMA generator when
@@ -327,6 +335,8 @@ class GANStep(Step):
             self.ema_generator = copy.deepcopy(generator).requires_grad_(False)
             self.modules["ema_generator"] = self.ema_generator
         self.ema_updates = 0
+        self.d_updates = 0
+        self.last_r1 = torch.zeros(())  # the latest R1 measurement, logged on the updates between (lazy R1)
         self.fixed_noise = noise(NUM_FIXED_NOISE, config.latent_dim, config.seed)
         self.snapshots: list[torch.Tensor] = []  # per epoch: (64, C, S, S) uint8
         self.swd_monitor = None
@@ -348,13 +358,22 @@ class GANStep(Step):
             fake = self.generator(z)  # (B, C, S, S)
 
         # Discriminator: real -> 1, generated -> 0. detach(): this update does not reach G.
+        r1 = self.config.r1_gamma > 0 and self.d_updates % self.config.r1_every == 0
+        self.d_updates += 1
+        if r1:
+            x = x.detach().requires_grad_(True)
         with self.autocast():
             logits_real = self.discriminator(self._augment(x)).float()
             logits_fake = self.discriminator(self._augment(fake.detach())).float()
         d_loss = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
                   + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+        penalty = 0
+        if r1:  # a flat D around the real images: it cannot win on details G cannot yet draw
+            grad, = torch.autograd.grad(logits_real.sum(), x, create_graph=True)
+            self.last_r1 = grad.float().square().sum(dim=(1, 2, 3)).mean()
+            penalty = self.config.r1_every * self.config.r1_gamma / 2 * self.last_r1
         self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        (d_loss + penalty).backward()
         self.opt_d.step()
 
         # Generator: make the updated D call its images real. D's weights need no gradient here.
@@ -372,7 +391,8 @@ class GANStep(Step):
             self.ema_updates += 1
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "d_real": torch.sigmoid(logits_real.detach()).mean(),
-                "d_fake": torch.sigmoid(logits_fake.detach()).mean()}
+                "d_fake": torch.sigmoid(logits_fake.detach()).mean(),
+                **({"r1": self.last_r1.detach()} if self.config.r1_gamma > 0 else {})}  # lazy R1: the last one
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
         self.recalibrate_generators(seed=self.config.seed + epoch)
@@ -392,12 +412,15 @@ class GANStep(Step):
         state = super().state_dict()
         state["snapshots"] = torch.stack(self.snapshots) if self.snapshots else None
         state["ema_updates"] = self.ema_updates
+        state["d_updates"], state["last_r1"] = self.d_updates, self.last_r1
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.snapshots = list(state["snapshots"]) if state.get("snapshots") is not None else []
         self.ema_updates = state.get("ema_updates", 0)
+        self.d_updates = state.get("d_updates", 0)
+        self.last_r1 = state.get("last_r1", torch.zeros(()))
 
 
 # --- Data -----------------------------------------------------------------------------------------
