@@ -204,9 +204,11 @@ def test_every_epoch_end_reestimates_the_batchnorm_statistics_it_samples_with(tm
 
 def test_config_checks_values():
     for bad in (dict(dataset="cifar"), dict(generator="resnet"), dict(batch_size=1), dict(beta1=1.0),
-                dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu")):
+                dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu"), dict(r1_gamma=-1.0), dict(r1_every=0)):
         with pytest.raises(ValueError):
             GANConfig(**bad)
+    with pytest.raises(ValueError, match="torch.compile"):
+        GANConfig(r1_gamma=1.0, compile=True)
     assert GANConfig().run_id() == GANConfig(device="cpu").run_id()
     assert GANConfig().run_id() != GANConfig(ema=True).run_id()
     assert GANConfig().replace(dataset="mnist").channels == 1

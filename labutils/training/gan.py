@@ -101,6 +101,9 @@ class GANConfig(RunConfig):
             _require(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}.")
         _require(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}.")
         _require(self.r1_gamma >= 0, f"r1_gamma must be >= 0 (0: off), got {self.r1_gamma}.")
+        _require(not (self.r1_gamma and self.compile),
+                 "r1_gamma needs the gradient of D's gradient, which torch.compile does not provide: "
+                 "set compile=False, or r1_gamma=0.")
         _require(self.swd_every >= 0, f"swd_every must be >= 0 (0: never), got {self.swd_every}.")
         _require(self.train_size is None or self.train_size >= self.batch_size,
                  f"train_size must be None (all) or >= batch_size ({self.batch_size}), got {self.train_size}.")
@@ -605,7 +608,7 @@ STUDY_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "+ R1": ({"r1_gamma": R1_STUDY_GAMMA}, "generator"),
 }
 # The options the lab adds for a small data set such as the gallery's 2872 images (notebook 04 trains
-# them for the main run's whole budget beside the reports' set-up): D sees colour-jittered, shifted
+# them beside the reports' set-up, for `options_epochs`): D sees colour-jittered, shifted
 # images and cannot memorise them (Zhao et al. 2020), and samples come from averaged weights.
 SMALL_DATA_OPTIONS: dict[str, Any] = {"diffaugment": True, "ema": True}
 
