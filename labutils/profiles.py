@@ -17,7 +17,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_autoencoder": {"num_epochs": 10},
         "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3},
         "03_evaluation": {"tsne_samples": 2000, "iwae_k": 200, "iwae_images": 500},
-        "04_gan": {"image_size": 32, "num_epochs": 50, "variant_epochs": 25, "options_epochs": 100},
+        "04_gan": {"image_size": 32, "num_epochs": 50, "variant_epochs": 25, "options_epochs": 50},
     },
     "smoke": {
         "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512},

@@ -129,7 +129,7 @@ README_FIGURES = {  # figure file (outputs/figures) -> caption
     "02_vae_prior_samples": "VAE: samples from the prior",
     "03_latent_tsne_pca": "t-SNE and PCA of the AE and VAE latent spaces",
     "04_gan_real_vs_generated": "GAN: real images beside generated ones",
-    "04_gan_options_run": "GAN: real images, the reports' set-up, and the same with DiffAugment and EMA, trained longer",
+    "04_gan_options_run": "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
     "04_gan_options_run_swd": "GAN: the distance to the real images during training, both runs",
 }
 SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}  # shown only when the other figure is missing
@@ -191,7 +191,7 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
         rows.append((f"GAN sliced Wasserstein distance ×10³ ({gan.get('data_label', gan.get('data_source', ''))})",
                      f"{_fmt(gan.get('swd'), '.1f')} (floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})"))
         if gan.get("options_run"):
-            rows.append((f"GAN sliced Wasserstein distance ×10³ with DiffAugment and EMA, "
+            rows.append((f"GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
                          f"{gan['options_run'].get('epochs', '?')} epochs (the reports' set-up: {gan.get('epochs', '?')})",
                          _fmt(gan["options_run"].get("swd"), ".1f")))
     table = "\n".join(["| measure | value |", "|---|---|", *(f"| {m} | {v} |" for m, v in rows)])

@@ -111,7 +111,7 @@ def test_readme_sections_are_rewritten_from_the_run_and_the_benchmark(tmp_path, 
     assert "3.20x" in text  # the benchmark's own table
     assert (tmp_path / "docs" / "figures" / "02_vae_losses.png").exists()
     assert "](docs/figures/02_vae_losses.png)" in text
-    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment and EMA, 200 epochs (the reports' set-up: 100)"
+    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, 200 epochs (the reports' set-up: 100)"
             " | 30.0 |") in text
     # The three-panel GAN figure holds the real and generated grids, so the two-panel one is left out.
     assert "](docs/figures/04_gan_options_run.png)" in text and "04_gan_real_vs_generated" not in text
