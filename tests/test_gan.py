@@ -320,8 +320,8 @@ def test_lazy_r1_penalises_every_nth_update_and_logs_the_last_measurement(tmp_pa
     batches = list(trainer.train_loader)[:2]
     torch.manual_seed(1)
     first = lazy.train_step(batches[0])
-    lazy_state = {k: v.clone() for k, v in lazy.discriminator.state_dict().items()}
-    plain.discriminator.load_state_dict(lazy_state)  # same D after the penalised update; G differs not
+    # From here both steps hold the same D, G and optimiser states: those after the penalised update.
+    plain.discriminator.load_state_dict({k: v.clone() for k, v in lazy.discriminator.state_dict().items()})
     plain.generator.load_state_dict(lazy.generator.state_dict())
     plain.opt_d.load_state_dict(copy.deepcopy(lazy.opt_d.state_dict()))  # a copy: loading shares the tensors
     plain.opt_g.load_state_dict(copy.deepcopy(lazy.opt_g.state_dict()))
