@@ -176,6 +176,7 @@ class Trainer:
         self.num_epochs = num_epochs
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.continue_from = Path(continue_from) if continue_from else None
+        self.loaded_from: Path | None = None  # the checkpoint fit() started from, if any
         self.config = config or {}
         self.progress = progress
         self.verbose = verbose  # headless only: False prints no per-epoch lines

@@ -591,9 +591,10 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
 
 # --- Options study --------------------------------------------------------------------------------
 
-# R1's weight in the study: at 32 px (DiffAugment + EMA, 100 epochs) gamma 1 lowered the SWD from 49 to 35;
-# gamma 10 flattened D until it told nothing apart (D(x) = D(G(z)) = 0.50, SWD 127).
-R1_STUDY_GAMMA = 1.0
+# R1's weight in the study and in SMALL_DATA_OPTIONS: at 32 px (DiffAugment + EMA, 100 epochs) gamma 1
+# lowered the SWD from 49 to 35; gamma 10 flattened D until it told nothing apart (D(x) = D(G(z)) = 0.50,
+# SWD 127).
+R1_GAMMA = 1.0
 # Each variant: (changes to the reports' set-up, which generator is sampled). An EMA changes nothing
 # in training (it only reads G's weights, and draws no random numbers), so every study run keeps
 # one: "+ EMA" is the reports' run itself, sampled through its averaged weights, a paired comparison,
@@ -605,13 +606,13 @@ STUDY_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "+ DiffAugment": ({"diffaugment": True}, "generator"),
     "+ DiffAugment + EMA": ({"diffaugment": True}, "ema"),
     "+ spectral norm": ({"spectral_norm": True}, "generator"),
-    "+ R1": ({"r1_gamma": R1_STUDY_GAMMA}, "generator"),
+    "+ R1": ({"r1_gamma": R1_GAMMA}, "generator"),
 }
 # The options the lab adds for a small data set such as the gallery's 2872 images (notebook 04 trains
 # them beside the reports' set-up, for `options_epochs`): D sees colour-jittered, shifted images and
 # cannot memorise them (Zhao et al. 2020), R1 keeps it from winning on detail (lazily, on every 4th
 # update, as StyleGAN2 does, for a quarter of its cost), and samples come from averaged weights.
-SMALL_DATA_OPTIONS: dict[str, Any] = {"diffaugment": True, "ema": True, "r1_gamma": R1_STUDY_GAMMA, "r1_every": 4}
+SMALL_DATA_OPTIONS: dict[str, Any] = {"diffaugment": True, "ema": True, "r1_gamma": R1_GAMMA, "r1_every": 4}
 SMALL_DATA_LABEL = "+ DiffAugment + R1 + EMA"
 
 
