@@ -214,6 +214,14 @@ def test_config_checks_values():
     assert GANConfig().replace(dataset="mnist").channels == 1
 
 
+def test_each_data_set_has_its_own_image_size_unless_one_is_named():
+    assert GANConfig().image_size == 64  # the reports' size for the art
+    assert GANConfig(dataset="mnist").image_size == 32  # the digits padded, not upsampled
+    assert GANConfig(dataset="mnist", image_size=64).image_size == 64
+    # Resolved before the identity is taken: naming the default is the same run.
+    assert GANConfig(image_size=64).run_id() == GANConfig().run_id()
+
+
 def _tiny(tmp_path, num_epochs, config_epochs=None, **changes):
     config = GANConfig(image_size=32, latent_dim=8, g_width=4, d_width=4, batch_size=8,
                        num_epochs=config_epochs or num_epochs, swd_train_images=8, device="cpu", **changes)
