@@ -1,5 +1,6 @@
 # The lab's commands. On a fresh clone, `make run-all` and `make test` set everything up themselves.
 #   make run-all [PROFILE=full|quick|smoke]   run every notebook headless -> outputs/
+#   make run-gan-mnist [PROFILE=...]          notebook 04 on MNIST, its fast option -> outputs/
 #   make test                                 unit tests + every notebook under nbval (smoke profile)
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's results, from the last run
@@ -14,11 +15,11 @@ ENV_TOOL ?= $(or $(shell command -v mamba 2>/dev/null),$(shell command -v conda 
 STAMP   := $(VENV)/.installed
 TEST_OUTPUTS := $(CURDIR)/outputs/test
 
-.PHONY: setup data run-all test bench report readme lab clean help
+.PHONY: setup data run-all run-gan-mnist test bench report readme lab clean help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -39,12 +40,16 @@ data: $(STAMP)
 run-all: data
 	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL)
 
-# A smoke run of every notebook (papermill), then in one pytest session: the unit tests, the
+run-gan-mnist: data
+	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL) --only 04_gan_mnist
+
+# A smoke run of every notebook (papermill) and of the GAN on MNIST, then in one pytest session: the unit tests, the
 # tests of that run and the report built from it, and each notebook with the smoke parameters
 # injected, run by nbval. Test runs write to outputs/test/, never over a real run's outputs.
 test: data
 	rm -rf $(TEST_OUTPUTS)
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL)
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --only 04_gan_mnist
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
 	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
 		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider

@@ -1,10 +1,11 @@
 """Run the lab's notebooks headless with papermill, in numeric order, and record the run.
 
     python -m labutils.pipeline run --profile quick       # what `make run-all` calls
+    python -m labutils.pipeline run --profile full --only 04_gan_mnist   # one run (see EXTRA_RUNS)
     python -m labutils.pipeline prepare --profile smoke --out DIR   # parameterised copies for nbval
 
-Each run writes `outputs/run.json`: profile, device, git commit, library versions, the data
-sources the notebooks reported and each notebook's wall time.
+Each run writes `outputs/run.json` (`outputs/run_NAME.json` for `--only NAME`): profile, device,
+git commit, library versions, the data sources the notebooks reported and each notebook's wall time.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from labutils.profiles import PROFILES, parameters
+from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 from labutils.runtime import outputs_dir, repo_root
 
 DEFAULT_KERNEL = "generative-lab"
@@ -82,12 +83,25 @@ def prepare(profile: str, out_dir: Path) -> list[Path]:
     return written
 
 
-def run_all(profile: str, kernel: str = DEFAULT_KERNEL) -> int:
-    """Execute every notebook; stop at the first failure, naming the notebook and cell. Returns an exit code."""
+def runs_named(names: list[str] | None) -> dict[str, Path]:
+    """{run name: notebook} for the numbered notebooks' stems and EXTRA_RUNS' names; None: every notebook."""
+    notebooks = {p.stem: p for p in notebooks_in_order()}
+    if names is None:
+        return notebooks
+    known = {**notebooks, **{name: notebooks.get(base) for name, (base, _) in EXTRA_RUNS.items()}}
+    unknown = [n for n in names if known.get(n) is None]
+    if unknown:
+        raise ValueError(f"No run named {', '.join(unknown)}: choose from {', '.join(sorted(known))}.")
+    return {name: known[name] for name in names}
+
+
+def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None = None) -> int:
+    """Execute every notebook (or the runs `only` names, in that order); stop at the first failure,
+    naming the notebook and cell. Returns an exit code."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    notebooks = notebooks_in_order()
+    runs = runs_named(only)
     executed_dir = outputs_dir("notebooks")
     record = {
         "profile": profile,
@@ -97,34 +111,34 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL) -> int:
         "notebooks": {},
         "status": "running",
     }
-    run_json = outputs_dir() / "run.json"
+    run_json = outputs_dir() / ("run.json" if only is None else f"run_{'+'.join(only)}.json")
     started = time.perf_counter()
-    for notebook in notebooks:
-        target = executed_dir / notebook.name
-        print(f"==> {notebook.name} (profile {profile})", flush=True)
+    for name, notebook in runs.items():
+        target = executed_dir / f"{name}.ipynb"
+        print(f"==> {target.name} (profile {profile})", flush=True)
         t0 = time.perf_counter()
         entry: dict = {"output": str(target.relative_to(repo_root()) if target.is_relative_to(repo_root()) else target)}
         try:
-            pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, notebook.stem),
+            pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, name),
                                 kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=True)
         except PapermillExecutionError as err:
             entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
                          error=f"cell {err.exec_count}: {err.ename}: {err.evalue}")
-            record["notebooks"][notebook.stem] = entry
-            record["status"] = f"failed in {notebook.name}"
+            record["notebooks"][name] = entry
+            record["status"] = f"failed in {target.name}"
             record["total_seconds"] = round(time.perf_counter() - started, 1)
             run_json.write_text(json.dumps(record, indent=2))
-            print(f"\nFAILED: {notebook.name}, cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
+            print(f"\nFAILED: {target.name}, cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
                   f"The executed notebook, with the traceback, is at {target}.", file=sys.stderr)
             return 1
-        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), **_notebook_report(notebook.stem))
-        record["notebooks"][notebook.stem] = entry
-        print(f"<== {notebook.name} done in {entry['seconds']:.0f} s", flush=True)
+        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), **_notebook_report(name))
+        record["notebooks"][name] = entry
+        print(f"<== {target.name} done in {entry['seconds']:.0f} s", flush=True)
     record["data_sources"] = sorted({e["data_source"] for e in record["notebooks"].values() if "data_source" in e})
     record["total_seconds"] = round(time.perf_counter() - started, 1)
     record["status"] = "ok"
     run_json.write_text(json.dumps(record, indent=2))
-    print(f"All {len(notebooks)} notebooks ran in {record['total_seconds']:.0f} s; record in {run_json}.")
+    print(f"All {len(runs)} notebooks ran in {record['total_seconds']:.0f} s; record in {run_json}.")
     return 0
 
 
@@ -134,12 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute every notebook into outputs/notebooks/")
     run.add_argument("--profile", default="full", choices=list(PROFILES))
     run.add_argument("--kernel", default=DEFAULT_KERNEL)
+    run.add_argument("--only", nargs="+", metavar="NAME",
+                     help=f"run these only: notebook stems or extra runs ({', '.join(EXTRA_RUNS)})")
     prep = sub.add_parser("prepare", help="write parameterised, unexecuted copies (for nbval)")
     prep.add_argument("--profile", default="smoke", choices=list(PROFILES))
     prep.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run_all(args.profile, args.kernel)
+        try:
+            runs_named(args.only)  # an unknown name is refused before anything runs
+        except ValueError as err:
+            parser.error(str(err))
+        return run_all(args.profile, args.kernel, args.only)
     for path in prepare(args.profile, args.out):
         print(f"prepared {path}")
     return 0

@@ -43,6 +43,38 @@ def test_run_all_stops_at_the_first_failure_and_names_it(tmp_path, monkeypatch, 
     assert (tmp_path / "outputs" / "notebooks" / "02_fails.ipynb").exists()
 
 
+def test_an_extra_run_is_its_notebook_with_more_parameters_under_its_own_name(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_first.ipynb", "open('first_ran', 'w').write('yes')")
+    _notebook(notebooks / "02_shows.ipynb", "dataset = 'art'\nprofile = 'full'",
+              "open(f'ran_{dataset}_{profile}', 'w').write('yes')")
+    nb = nbformat.read(notebooks / "02_shows.ipynb", as_version=4)
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, notebooks / "02_shows.ipynb")
+    monkeypatch.setenv("LAB_ROOT", str(tmp_path))
+    monkeypatch.delenv("LAB_OUTPUTS", raising=False)
+    monkeypatch.setitem(pipeline.EXTRA_RUNS, "02_shows_digits", ("02_shows", {"dataset": "digits"}))
+
+    assert pipeline.run_all("smoke", kernel="python3", only=["02_shows_digits"]) == 0
+
+    assert (notebooks / "ran_digits_smoke").exists() and not (notebooks / "first_ran").exists()
+    assert (tmp_path / "outputs" / "notebooks" / "02_shows_digits.ipynb").exists()
+    record = json.loads((tmp_path / "outputs" / "run_02_shows_digits.json").read_text())
+    assert record["status"] == "ok" and list(record["notebooks"]) == ["02_shows_digits"]
+    assert not (tmp_path / "outputs" / "run.json").exists()  # `make run-all`'s record is left as it was
+    with pytest.raises(ValueError, match="No run named 02_show: choose from 01_first, 02_shows, 02_shows_digits"):
+        pipeline.runs_named(["02_show"])
+
+
+def test_the_gan_on_mnist_is_notebook_04_with_the_digits_and_the_profiles_budget():
+    runs = pipeline.runs_named(["04_gan_mnist"])
+    assert runs["04_gan_mnist"].name == "04_gan.ipynb"
+    smoke = pipeline.parameters("smoke", "04_gan_mnist")
+    assert smoke["dataset"] == "mnist" and smoke["num_epochs"] == pipeline.parameters("smoke", "04_gan")["num_epochs"]
+    assert pipeline.parameters("full", "04_gan_mnist")["options_epochs"] == 0
+
+
 def test_the_runner_does_not_load_torch():
     # `make run-all`'s own process stays small: a run's memory is its notebooks' kernels.
     code = "import sys, papermill, labutils.pipeline; sys.exit('torch' in sys.modules)"

@@ -61,3 +61,14 @@ def test_the_report_of_the_smoke_run_holds_every_figure_and_table(tmp_path):
     for nb in notebooks:  # every notebook's title is a section of the report
         title = next(c.source for c in nb.cells if c.cell_type == "markdown").splitlines()[0].lstrip("# ")
         assert title in html
+
+
+def test_the_smoke_run_of_the_gan_on_mnist_scored_digits_with_the_classifier():
+    run = json.loads((outputs_dir() / "run_04_gan_mnist.json").read_text())
+    assert run["status"] == "ok" and "MNIST" in run["data_sources"][0]
+    metrics = json.loads((outputs_dir("metrics") / "04_gan_mnist.json").read_text())
+    assert metrics["config"]["dataset"] == "mnist" and metrics["config"]["image_size"] == 32
+    assert metrics["classifier_frechet_distance"] > metrics["classifier_frechet_distance_floor"] > 0
+    assert sum(metrics["generated_digit_share"]) == pytest.approx(1.0)
+    assert metrics["options_run"] is None and metrics["options_study"] == {}  # not run on MNIST
+    assert (outputs_dir("figures") / "04_gan_mnist_fixed_noise_final.png").exists()
