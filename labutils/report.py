@@ -20,6 +20,7 @@ import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from labutils import notebook_setup
+from labutils.profiles import EXTRA_RUNS
 from labutils.runtime import outputs_dir
 
 OBJECTIVE = """\
@@ -77,8 +78,11 @@ def _gif_as_html(output: nbformat.NotebookNode) -> None:
 
 
 def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
-    """One notebook: a summary, objective and method, then each executed notebook's cells."""
-    paths = sorted(executed_dir.glob("[0-9][0-9]_*.ipynb"))
+    """One notebook: a summary, objective and method, then each executed notebook's cells.
+
+    The notebooks of `make run-all`, whose record `run` is: not the extra runs (`make run-gan-mnist`),
+    which have records of their own."""
+    paths = [p for p in sorted(executed_dir.glob("[0-9][0-9]_*.ipynb")) if p.stem not in EXTRA_RUNS]
     if not paths:
         raise ReportError(f"No executed notebooks in {executed_dir}: run `make run-all` first.")
     cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE), new_markdown_cell(METHOD)]
@@ -131,6 +135,7 @@ README_FIGURES = {  # figure file (outputs/figures) -> caption
     "04_gan_real_vs_generated": "GAN: real images beside generated ones",
     "04_gan_options_run": "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
     "04_gan_options_run_swd": "GAN: the distance to the real images during training, both runs",
+    "04_gan_mnist_real_vs_generated": "GAN on MNIST (`make run-gan-mnist`): real digits beside generated ones",
 }
 SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}  # shown only when the other figure is missing
 RESULTS_BEGIN, RESULTS_END = "<!-- results -->", "<!-- /results -->"
@@ -194,6 +199,14 @@ def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "do
             rows.append((f"GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
                          f"{gan['options_run'].get('epochs', '?')} epochs (the reports' set-up: {gan.get('epochs', '?')})",
                          _fmt(gan["options_run"].get("swd"), ".1f")))
+    mnist = metrics.get("04_gan_mnist", {})
+    if mnist:  # its own run, `make run-gan-mnist`: said in the row, with its profile
+        source = f"MNIST, `make run-gan-mnist PROFILE={mnist.get('profile', '?')}`, {mnist.get('epochs', '?')} epochs"
+        rows.append((f"GAN sliced Wasserstein distance ×10³ ({source})",
+                     f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})"))
+        rows.append(("GAN on MNIST: Fréchet distance in the lab classifier's features",
+                     f"{_fmt(mnist.get('classifier_frechet_distance'), '.2f')} "
+                     f"(floor: {_fmt(mnist.get('classifier_frechet_distance_floor'), '.2f')})"))
     table = "\n".join(["| measure | value |", "|---|---|", *(f"| {m} | {v} |" for m, v in rows)])
     minutes = run.get("total_seconds", 0) / 60
     header = (f"From one `make run-all PROFILE={run.get('profile', '?')}` run on {run.get('device', '?')}, "

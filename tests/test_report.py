@@ -32,10 +32,13 @@ def test_report_embeds_every_figure_and_table_offline(tmp_path, monkeypatch):
     table.outputs = [new_output("display_data", data={"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |"})]
     _executed(tmp_path / "notebooks" / "02_b.ipynb", new_markdown_cell("# 02 · second"), table, _figure_cell())
     (tmp_path / "run.json").write_text(json.dumps({"profile": "smoke", "device": "cpu", "total_seconds": 60}))
+    # An extra run (its own record, not this run's) is left out of this run's report.
+    monkeypatch.setitem(report.EXTRA_RUNS, "02_b_digits", ("02_b", {}))
+    _executed(tmp_path / "notebooks" / "02_b_digits.ipynb", new_markdown_cell("# 02 · extra"), _figure_cell())
 
     html = report.build_report().read_text()
 
-    assert html.count(PNG) == 3  # each figure, embedded
+    assert html.count(PNG) == 3 and "extra" not in html  # each figure of the run, embedded
     assert "<table" in html and "Objective" in html and "smoke" in html
     assert "first" in html and "second" in html
     assert 'src="http' not in html and "colab-badge" not in html  # opens offline
@@ -116,6 +119,27 @@ def test_readme_sections_are_rewritten_from_the_run_and_the_benchmark(tmp_path, 
     # The three-panel GAN figure holds the real and generated grids, so the two-panel one is left out.
     assert "](docs/figures/04_gan_options_run.png)" in text and "04_gan_real_vs_generated" not in text
     assert not (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
+    assert "MNIST" not in text.split("| measure | value |")[1].split("**")[0]  # no MNIST GAN run: no row
+
+
+def test_readme_results_show_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
+    _finished_run(outputs)
+    (outputs / "metrics" / "04_gan_mnist.json").write_text(json.dumps({
+        "profile": "full", "epochs": 100, "swd": 8.04, "swd_floor": 7.1,
+        "classifier_frechet_distance": 1.234, "classifier_frechet_distance_floor": 0.2}))
+    (outputs / "figures" / "04_gan_mnist_real_vs_generated.png").write_bytes(base64.b64decode(PNG))
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+
+    text = report.update_readme(readme).read_text()
+
+    assert ("| GAN sliced Wasserstein distance ×10³ (MNIST, `make run-gan-mnist PROFILE=full`, 100 epochs) "
+            "| 8.0 (floor: 7.1) |") in text
+    assert "| GAN on MNIST: Fréchet distance in the lab classifier's features | 1.23 (floor: 0.20) |" in text
+    assert "](docs/figures/04_gan_mnist_real_vs_generated.png)" in text
+    assert (tmp_path / "docs" / "figures" / "04_gan_mnist_real_vs_generated.png").exists()
 
 
 def test_readme_is_not_rewritten_from_an_unfinished_run(tmp_path, monkeypatch):
