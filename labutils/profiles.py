@@ -17,13 +17,14 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "01_autoencoder": {"num_epochs": 10},
         "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3},
         "03_evaluation": {"tsne_samples": 2000, "iwae_k": 200, "iwae_images": 500},
-        "04_gan": {"image_size": 32, "num_epochs": 50, "variant_epochs": 25, "options_epochs": 50},
+        "04_gan": {"image_size": 32, "num_epochs": 50, "variant_epochs": 25, "options_epochs": 100},
     },
     "smoke": {
         "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512},
         "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1},
         "03_evaluation": {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200},
-        "04_gan": {"num_epochs": 1, "train_size": 256, "image_size": 32, "variant_epochs": 1, "options_epochs": 1,
+        "04_gan": {"num_epochs": 1, "train_size": 256, "image_size": 32, "variant_epochs": 1,
+                   "options_epochs": 2,  # past the main run's last epoch, as in the full profile
                    "swd_images": 256, "classifier_epochs": 1},  # on MNIST: 03's smoke classifier
     },
 }
