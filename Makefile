@@ -43,9 +43,9 @@ run-all: data
 run-gan-mnist: data
 	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL) --only 04_gan_mnist
 
-# A smoke run of every notebook (papermill) and of the GAN on MNIST, then in one pytest session: the unit tests, the
-# tests of that run and the report built from it, and each notebook with the smoke parameters
-# injected, run by nbval. Test runs write to outputs/test/, never over a real run's outputs.
+# A smoke run of every notebook and of the GAN on MNIST (papermill), then in one pytest session:
+# the unit tests, the tests of that run and the report built from it, and each notebook with the
+# smoke parameters injected, run by nbval. Test runs write to outputs/test/, never over a real run's.
 test: data
 	rm -rf $(TEST_OUTPUTS)
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL)
