@@ -9,7 +9,7 @@ import pytest
 
 from labutils import notebook_setup
 from labutils.config import AEConfig, VAEConfig, config_fields
-from labutils.profiles import PROFILES, parameters
+from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 from labutils.training.gan import GANConfig
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -43,10 +43,13 @@ def test_notebook_defaults_are_the_config_defaults(stem, config_class):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_parameter_exists_in_its_notebook(profile):
     """papermill only warns about unknown names; a typo in a profile would silently do nothing."""
-    for notebook in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        names = set(_notebook_parameters(notebook.stem))
-        injected = set(parameters(profile, notebook.stem))
-        assert injected <= names, f"{profile}/{notebook.stem}: {injected - names} not in the parameters cell"
+    runs = {p.stem: p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    runs.update({name: base for name, (base, _) in EXTRA_RUNS.items()})
+    for name, notebook in sorted(runs.items()):
+        names = set(_notebook_parameters(notebook))
+        injected = set(parameters(profile, name))
+        assert injected <= names, f"{profile}/{name}: {injected - names} not in the parameters cell"
+    assert set(PROFILES[profile]) <= set(runs), f"{profile}: parameters for runs that do not exist"
 
 
 def test_notebooks_are_committed_without_outputs():

@@ -73,6 +73,9 @@ def test_the_gan_on_mnist_is_notebook_04_with_the_digits_and_the_profiles_budget
     smoke = pipeline.parameters("smoke", "04_gan_mnist")
     assert smoke["dataset"] == "mnist" and smoke["num_epochs"] == pipeline.parameters("smoke", "04_gan")["num_epochs"]
     assert pipeline.parameters("full", "04_gan_mnist")["options_epochs"] == 0
+    # A profile may size the extra run on its own: quick trains the art 50 epochs, the digits 5.
+    assert pipeline.parameters("quick", "04_gan")["num_epochs"] == 50
+    assert pipeline.parameters("quick", "04_gan_mnist")["num_epochs"] == 5
 
 
 def test_the_runner_does_not_load_torch():
