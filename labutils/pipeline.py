@@ -83,13 +83,18 @@ def prepare(profile: str, out_dir: Path) -> list[Path]:
     return written
 
 
-def runs_named(names: list[str] | None) -> dict[str, Path]:
-    """{run name: notebook} for the numbered notebooks' stems and EXTRA_RUNS' names; None: every notebook."""
+def all_runs() -> dict[str, Path]:
+    """{run name: notebook}: each numbered notebook under its stem, then the EXTRA_RUNS of those notebooks."""
     notebooks = {p.stem: p for p in notebooks_in_order()}
+    return {**notebooks, **{name: notebooks[base] for name, (base, _) in EXTRA_RUNS.items() if base in notebooks}}
+
+
+def runs_named(names: list[str] | None) -> dict[str, Path]:
+    """{run name: notebook} for `names`, stems or EXTRA_RUNS names; None: every numbered notebook."""
     if names is None:
-        return notebooks
-    known = {**notebooks, **{name: notebooks.get(base) for name, (base, _) in EXTRA_RUNS.items()}}
-    unknown = [n for n in names if known.get(n) is None]
+        return {p.stem: p for p in notebooks_in_order()}
+    known = all_runs()
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"No run named {', '.join(unknown)}: choose from {', '.join(sorted(known))}.")
     return {name: known[name] for name in names}

@@ -9,6 +9,7 @@ import pytest
 
 from labutils import notebook_setup
 from labutils.config import AEConfig, VAEConfig, config_fields
+from labutils.pipeline import all_runs
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 from labutils.training.gan import GANConfig
 
@@ -43,10 +44,10 @@ def test_notebook_defaults_are_the_config_defaults(stem, config_class):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_parameter_exists_in_its_notebook(profile):
     """papermill only warns about unknown names; a typo in a profile would silently do nothing."""
-    runs = {p.stem: p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
-    runs.update({name: base for name, (base, _) in EXTRA_RUNS.items()})
+    runs = all_runs()
+    assert set(EXTRA_RUNS) <= set(runs)
     for name, notebook in sorted(runs.items()):
-        names = set(_notebook_parameters(notebook))
+        names = set(_notebook_parameters(notebook.stem))
         injected = set(parameters(profile, name))
         assert injected <= names, f"{profile}/{name}: {injected - names} not in the parameters cell"
     assert set(PROFILES[profile]) <= set(runs), f"{profile}: parameters for runs that do not exist"
