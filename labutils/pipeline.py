@@ -143,7 +143,7 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None =
     record["total_seconds"] = round(time.perf_counter() - started, 1)
     record["status"] = "ok"
     run_json.write_text(json.dumps(record, indent=2))
-    print(f"All {len(runs)} notebooks ran in {record['total_seconds']:.0f} s; record in {run_json}.")
+    print(f"{len(runs)} notebook(s) ran in {record['total_seconds']:.0f} s; record in {run_json}.")
     return 0
 
 
