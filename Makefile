@@ -5,6 +5,7 @@
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's results, from the last run
 #   make data | make lab | make setup | make clean
+#   make fork REPO=https://github.com/OWNER/NAME  point every badge and setup cell at your fork
 
 PROFILE ?= full
 VENV    := .venv
@@ -15,11 +16,11 @@ ENV_TOOL ?= $(or $(shell command -v mamba 2>/dev/null),$(shell command -v conda 
 STAMP   := $(VENV)/.installed
 TEST_OUTPUTS := $(CURDIR)/outputs/test
 
-.PHONY: setup data run-all run-gan-mnist test bench report readme lab clean help
+.PHONY: setup data run-all run-gan-mnist test bench report readme lab fork clean help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -65,6 +66,14 @@ readme: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+# Rewrites pyproject.toml's Repository and every notebook's badges and setup cell. The install
+# does not depend on that address, so the set-up stamp is kept (else the next command would
+# reinstall everything for a changed URL).
+fork: setup
+	@test -n "$(REPO)" || { echo "usage: make fork REPO=https://github.com/OWNER/NAME" >&2; exit 2; }
+	$(PY) -m labutils.notebook_setup --repository "$(REPO)"
+	touch $(STAMP)
 
 clean:
 	rm -rf outputs/* $(VENV)
