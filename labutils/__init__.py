@@ -1,34 +1,51 @@
 """labutils: the shared code of the generative-models lab.
 
-Notebooks start with `import labutils as lab` and call into it:
+Notebooks start with `import labutils as lab` and call into it. The package is built in layers;
+a module imports only from the layers above it in this list (tests/test_layers.py checks it):
 
-    runtime   where files live, device, seed          labutils.runtime
-    config    one typed dataclass per model family     labutils.config
-    data      MNIST, abstract art, fast tensor loaders labutils.data
-    models    AE, VAE, DCGAN, MNIST classifier          labutils.models
-    training  one engine, per-family steps, recipes    labutils.training
-    metrics   measurements and metrics files           labutils.metrics, labutils.image_metrics
-    plots     figures                                  labutils.plots
-    profiles  full / quick / smoke parameter sets      labutils.profiles
-    pipeline, report, bench: `make run-all`, `make report`/`make readme`, `make bench`
+    runtime   where files live, device, seed, checkpoints  labutils.runtime
+    config    one typed dataclass per model family          labutils.config
+    data      MNIST, abstract art, a GAN's images, loaders  labutils.data
+    models    AE, VAE, DCGAN and its sampling, classifier   labutils.models
+    metrics   measurements and metrics files                labutils.metrics
+    training  one engine, per-family steps, recipes         labutils.training
+    plots     figures                                       labutils.plots
+    profiles, pipeline, report, bench, notebook_setup: the parameter sets, `make run-all`,
+              `make report`/`make readme`, `make bench`, and the notebooks' opening
 """
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 # Names resolved on first use (PEP 562), so that `import labutils.pipeline` (the runner behind
 # `make run-all`) does not load torch: its memory then stays with the notebooks' kernels.
-_SUBMODULES = ("config", "data", "image_metrics", "metrics", "models", "plots", "profiles", "runtime", "training")
+_SUBMODULES = ("config", "data", "metrics", "models", "plots", "profiles", "runtime", "training")
 _NAMES = {
-    "AEConfig": "labutils.config", "VAEConfig": "labutils.config",
+    "AEConfig": "labutils.config", "VAEConfig": "labutils.config", "GANConfig": "labutils.config",
     "TensorLoader": "labutils.data", "load_abstract_art": "labutils.data", "load_mnist": "labutils.data",
     "VAE": "labutils.models", "Autoencoder": "labutils.models",
-    "data_dir": "labutils.runtime", "describe_device": "labutils.runtime", "get_device": "labutils.runtime",
+    "checkpoint_path": "labutils.runtime", "data_dir": "labutils.runtime",
+    "describe_device": "labutils.runtime", "get_device": "labutils.runtime",
     "outputs_dir": "labutils.runtime", "repo_root": "labutils.runtime", "set_seed": "labutils.runtime",
     "Trainer": "labutils.training", "train_mnist_model": "labutils.training",
-    "GANConfig": "labutils.training.gan", "train_gan": "labutils.training.gan",
+    "train_mnist_classifier": "labutils.training", "train_gan": "labutils.training",
 }
-__all__ = [*_NAMES, "metrics", "plots", "profiles"]
+__all__ = [  # every name above, written out so that tools read it (tests/test_layers.py checks they agree)
+    "config", "data", "metrics", "models", "plots", "profiles", "runtime", "training",
+    "AEConfig", "VAEConfig", "GANConfig", "TensorLoader", "load_abstract_art", "load_mnist", "VAE", "Autoencoder",
+    "checkpoint_path", "data_dir", "describe_device", "get_device", "outputs_dir", "repo_root", "set_seed",
+    "Trainer", "train_mnist_model", "train_mnist_classifier", "train_gan",
+]
+
+if TYPE_CHECKING:  # the same names, spelled out for editors and type checkers ("go to definition")
+    from labutils import config, data, metrics, models, plots, profiles, runtime, training
+    from labutils.config import AEConfig, GANConfig, VAEConfig
+    from labutils.data import TensorLoader, load_abstract_art, load_mnist
+    from labutils.models import VAE, Autoencoder
+    from labutils.runtime import (checkpoint_path, data_dir, describe_device, get_device, outputs_dir,
+                                  repo_root, set_seed)
+    from labutils.training import Trainer, train_gan, train_mnist_classifier, train_mnist_model
 
 
 def __getattr__(name: str):

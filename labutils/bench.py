@@ -96,7 +96,8 @@ def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | N
 
 def _lab_gan(config, device):
     """The lab's GAN step, tuned for `device`, and its loader: exactly what `train_gan` trains with."""
-    from labutils.training.gan import build_gan_step, gan_loader, load_gan_data, tune_for_device
+    from labutils.data.gan_data import gan_loader, load_gan_data
+    from labutils.training.gan import build_gan_step, tune_for_device
 
     step = build_gan_step(config, device)
     tune_for_device(step, config, device)
@@ -108,8 +109,9 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
+    from labutils.config import GANConfig
     from labutils.training.engine import Trainer
-    from labutils.training.gan import GANConfig, build_gan_step
+    from labutils.training.gan import build_gan_step
 
     config = GANConfig(image_size=image_size, device=str(device), train_size=limit)
     torch.manual_seed(0)
@@ -216,8 +218,8 @@ def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64)
     op (device time on CUDA), over `iterations` steps after a warm-up, grouped by `_category`."""
     from torch.profiler import ProfilerActivity, profile
 
+    from labutils.config import GANConfig
     from labutils.runtime import get_device
-    from labutils.training.gan import GANConfig
 
     dev = get_device(device)
     config = GANConfig(image_size=image_size, device=str(dev))
@@ -245,8 +247,7 @@ def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64)
 # -- the benchmark ------------------------------------------------------------------------------
 def full_profile_epochs() -> dict[str, int]:
     """Epochs of each model in the full profile: the configs' defaults."""
-    from labutils.config import AEConfig, VAEConfig
-    from labutils.training.gan import GANConfig
+    from labutils.config import AEConfig, GANConfig, VAEConfig
 
     return {"ae": AEConfig().num_epochs, "vae": VAEConfig().num_epochs, "gan": GANConfig().num_epochs}
 

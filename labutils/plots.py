@@ -220,7 +220,6 @@ def plot_image_grids(grids: Mapping[str, torch.Tensor], nrow: int = 8,
 
 # --- GAN figures (notebook 04): training curves, grids, the training GIF, neighbours, distances ---
 # Images are uint8 (N, C, S, S) or floats in [0, 1]; `image_grid` draws them in colour or grey.
-GAN_EQUILIBRIUM = {"d_loss": 2 * np.log(2), "g_loss": np.log(2)}  # both players at D = 1/2 everywhere
 
 
 def _moving_average(values: Sequence[float], window: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ def test_run_id_follows_hyperparameters_not_the_device():
 
 
 def test_an_option_added_later_keeps_older_run_ids_while_off():
-    from labutils.training.gan import GANConfig
+    from labutils.config import GANConfig
 
     assert "r1_gamma" not in GANConfig().identity()  # the checkpoints saved before it existed still match
     assert GANConfig(r1_gamma=1.0).identity()["r1_gamma"] == 1.0

@@ -4,14 +4,17 @@ import pytest
 import torch
 from torch import nn
 
-from labutils import image_metrics
+from labutils.config import GANConfig
+from labutils.data.gan_data import GANData, mnist_for_gan
 from labutils.data.loaders import TensorLoader, to_signed_unit_interval
+from labutils.metrics import images as image_metrics
 from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
+from labutils.models.sampling import ema_decay_at, noise, recalibrate_batchnorm, to_uint8, update_ema
+from labutils.runtime import checkpoint_path
+from labutils.training.diffaugment import diff_augment
 from labutils.training.engine import Trainer
-from labutils.training.gan import (
-    GANConfig, GANData, GANStep, build_gan, checkpoint_path, diff_augment, ema_decay_at, mnist_for_gan, noise,
-    recalibrate_batchnorm, to_uint8, train_gan, update_ema,
-)
+from labutils.training.gan import build_gan, train_gan
+from labutils.training.gan_step import GANStep
 
 
 # --- models -------------------------------------------------------------------------------------------
@@ -297,11 +300,11 @@ def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
 def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(tmp_path, monkeypatch):
     config, data = _tiny_recipe(tmp_path, monkeypatch)
     fresh = train_gan(config, progress=False, data=data).sample(4)
-    state = torch.load(checkpoint_path(config), weights_only=False)  # as an older lab saved it: stale statistics
+    state = torch.load(checkpoint_path(config.run_id()), weights_only=False)  # stored statistics that its weights do not give
     for key, value in state["step"]["modules"]["generator"].items():
         if key.endswith("running_mean"):
             value.fill_(5.0)
-    torch.save(state, checkpoint_path(config))
+    torch.save(state, checkpoint_path(config.run_id()))
     torch.testing.assert_close(train_gan(config, progress=False, data=data).sample(4), fresh)
 
 
@@ -347,14 +350,14 @@ def test_continuing_a_shorter_run_equals_training_straight_through(tmp_path, mon
     config = config.replace(diffaugment=True, ema=True, r1_gamma=1.0, r1_every=4, num_epochs=3)  # 3 updates an epoch
     straight = train_gan(config, progress=False, data=data)
     train_gan(config.replace(num_epochs=2), progress=False, data=data)
-    checkpoint_path(config).unlink()
+    checkpoint_path(config.run_id()).unlink()
     continued = train_gan(config, progress=False, data=data, continue_from=2)
-    assert len(continued.history) == 3 and checkpoint_path(config).exists()
+    assert len(continued.history) == 3 and checkpoint_path(config.run_id()).exists()
     for name, module in straight.step.modules.items():
         for key, value in module.state_dict().items():
             torch.testing.assert_close(continued.step.modules[name].state_dict()[key], value, msg=f"{name}.{key}")
     assert continued.history.iterations == straight.history.iterations
-    checkpoint_path(config.replace(num_epochs=2)).unlink()
+    checkpoint_path(config.replace(num_epochs=2).run_id()).unlink()
     with pytest.raises(ValueError, match="nothing to continue"):
         train_gan(config.replace(num_epochs=2), progress=False, data=data, continue_from=3)
     with pytest.raises(FileNotFoundError, match="continue from"):

@@ -8,7 +8,8 @@ from torch import nn
 
 from labutils import metrics
 from labutils.models import VAE, Autoencoder
-from labutils.models.classifier import ClassifierStep, MNISTClassifier
+from labutils.models.classifier import MNISTClassifier
+from labutils.training.steps import ClassifierStep
 
 
 def _clusters(n_per_class=50, dim=4, separation=20.0, seed=0):
@@ -315,7 +316,7 @@ def test_trend_slope_ignores_alternating_noise():
 
 def test_train_mnist_classifier_trains_then_loads(tmp_path, monkeypatch, capsys):
     from labutils.data.mnist import MNIST
-    from labutils.models.classifier import train_mnist_classifier
+    from labutils.training.runs import train_mnist_classifier
 
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     g = torch.Generator().manual_seed(0)

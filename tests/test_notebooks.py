@@ -8,10 +8,9 @@ import papermill as pm
 import pytest
 
 from labutils import notebook_setup
-from labutils.config import AEConfig, VAEConfig, config_fields
+from labutils.config import AEConfig, GANConfig, VAEConfig, config_fields
 from labutils.pipeline import all_runs
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
-from labutils.training.gan import GANConfig
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-IMAGE_SIZES = (32, 64, 128)  # powers of two from 32 to 128
+from labutils.config import GAN_IMAGE_SIZES as IMAGE_SIZES
 BASE_SIZE = 4  # resolution where the generator starts and the discriminator ends
 INIT_STD = 0.02  # DCGAN: every weight ~ N(0, 0.02), BatchNorm scales ~ N(1, 0.02)
 

@@ -1,7 +1,8 @@
 """Build, train (or load) a model from its config: the one path that every notebook uses.
 
 Notebook 03 calls the same function as 01 and 02, so a model it has to train itself is
-trained exactly as theirs would have been.
+trained exactly as theirs would have been. The MNIST classifier that scores generated digits
+(notebooks 03 and 04) is trained here too, by the same engine.
 """
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from labutils.config import AEConfig, VAEConfig
-from labutils.data.loaders import TensorLoader, to_unit_interval
+from labutils.config import AEConfig, VAEConfig, settings_id
+from labutils.data.loaders import TensorLoader, mnist_loaders, to_unit_interval
 from labutils.data.mnist import MNIST
 from labutils.models.autoencoder import VAE, Autoencoder
-from labutils.runtime import get_device, outputs_dir, set_seed
+from labutils.models.classifier import ARCHITECTURE, MNISTClassifier
+from labutils.runtime import checkpoint_path, get_device, set_seed
 from labutils.training.engine import History, Step, Trainer, evaluate, resolve_mixed_precision
-from labutils.training.steps import AutoencoderStep, VAEStep
-
-EVAL_BATCH_SIZE = 1000
+from labutils.training.steps import AutoencoderStep, ClassifierStep, VAEStep
 
 
 @dataclass
@@ -41,27 +41,6 @@ class TrainedModel:
         return evaluate(self.step, self.test_loader)
 
 
-def checkpoint_path(config: AEConfig) -> Path:
-    """Where the checkpoint of exactly this configuration lives."""
-    return outputs_dir("checkpoints") / f"{config.run_id()}.pt"
-
-
-def mnist_subset(mnist: MNIST, config: AEConfig, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images, labels) of `split` that a model of `config` sees: the first train_size / test_size."""
-    images, labels = (mnist.train_images, mnist.train_labels) if split == "train" else (mnist.test_images, mnist.test_labels)
-    n = (config.train_size if split == "train" else config.test_size) or len(images)
-    return images[:n], labels[:n]
-
-
-def mnist_loaders(mnist: MNIST, config: AEConfig, device: torch.device) -> tuple[TensorLoader, TensorLoader]:
-    """Shuffled training batches and ordered test batches, resident on `device`, pixels in [0, 1]."""
-    train = TensorLoader(*mnist_subset(mnist, config, "train"), batch_size=config.batch_size,
-                         shuffle=True, transform=to_unit_interval, device=device, seed=config.seed)
-    test = TensorLoader(*mnist_subset(mnist, config, "test"), batch_size=EVAL_BATCH_SIZE,
-                        transform=to_unit_interval, device=device)
-    return train, test
-
-
 def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, retrain: bool = False) -> TrainedModel:
     """Train the AE or VAE that `config` describes, or load its finished checkpoint.
 
@@ -81,10 +60,36 @@ def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, ret
     if config.compile:
         model.compile()  # in place: the state_dict keeps its plain names
     train_loader, test_loader = mnist_loaders(mnist, config, device)
-    path = checkpoint_path(config)
+    path = checkpoint_path(config.run_id())
     if retrain:
         path.unlink(missing_ok=True)
     trainer = Trainer(step, train_loader, config.num_epochs, test_loader=test_loader,
                       checkpoint_path=path, config=config.identity(), progress=progress)
     history = trainer.fit()
     return TrainedModel(model, config, history, path, device, step, train_loader, test_loader)
+
+
+def train_mnist_classifier(mnist: MNIST, epochs: int = 4, device: str | torch.device = "auto", seed: int = 0,
+                           progress: bool = True, batch_size: int = 128, lr: float = 1e-3) -> MNISTClassifier:
+    """Train the classifier on all 60000 training images, or load the checkpoint of the same setting.
+
+    Returns the model in eval mode on `device`; its history (test accuracy per epoch) is in
+    `model.history`. Four epochs (the default of notebooks 03 and 04, which share the checkpoint)
+    reach 98.9% test accuracy in 15-20 s on two CPU cores.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}.")
+    device = get_device(str(device))
+    settings = {"architecture": ARCHITECTURE, "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr}
+    set_seed(seed)
+    model = MNISTClassifier().to(device)
+    images = lambda split: getattr(mnist, f"{split}_images")[:, None]  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
+    train = TensorLoader(images("train"), mnist.train_labels, batch_size=batch_size, shuffle=True,
+                         transform=to_unit_interval, device=device, seed=seed)
+    test = TensorLoader(images("test"), mnist.test_labels, batch_size=1000, transform=to_unit_interval,
+                        device=device)
+    path = checkpoint_path(settings_id("classifier", settings))
+    trainer = Trainer(ClassifierStep(model, lr), train, epochs, test_loader=test,
+                      checkpoint_path=path, config=settings, progress=progress)
+    model.history = trainer.fit()
+    return model.eval()

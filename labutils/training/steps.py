@@ -1,9 +1,11 @@
 """What one batch of training does, per model family. The loop around it is `engine.Trainer`."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from labutils.models.autoencoder import VAE, Autoencoder, vae_loss
+from labutils.models.classifier import MNISTClassifier
 from labutils.training.engine import Step, adam
 
 
@@ -68,3 +70,26 @@ class VAEStep(Step):
         loss, recon, kl, mu = self._loss(x)
         mse = F.mse_loss(self.model.decode(mu), x)
         return {"loss": loss, "recon": recon, "kl": kl, "mse": mse}
+
+
+class ClassifierStep(Step):
+    """Cross-entropy with Adam; evaluation reports the loss and the accuracy."""
+
+    def __init__(self, model: MNISTClassifier, lr: float = 1e-3):
+        self.model = model
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.modules = {"model": model}
+        self.optimizers = {"optimizer": self.optimizer}
+
+    def train_step(self, batch):
+        x, y = batch[0], batch[1]
+        loss = F.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.detach()}
+
+    def eval_step(self, batch):
+        x, y = batch[0], batch[1]
+        logits = self.model(x)
+        return {"loss": F.cross_entropy(logits, y), "accuracy": (logits.argmax(1) == y).float().mean()}

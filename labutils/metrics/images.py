@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from labutils.metrics.frechet import frechet_distance
+
 # Karras et al.'s settings (sliced_wasserstein.py and metrics config).
 PATCH_SIZE = 7  # neighbourhood side: 7 x 7 pixels per descriptor
 PATCHES_PER_IMAGE = 128  # descriptors drawn per image and pyramid level
@@ -241,8 +243,6 @@ def frechet_against_floor(features: Callable[[torch.Tensor], torch.Tensor], real
                           fake: torch.Tensor, n: int, seed: int = 0) -> dict[str, float]:
     """Fréchet distance between Gaussians fitted to `features(images)` of n generated and n real images,
     and its floor (the same n real images against n others). Returns {"distance", "floor", "n"}."""
-    from labutils.metrics import frechet_distance
-
     if len(fake) < n:
         raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
     reference, other = _two_real_samples(real, n, seed)

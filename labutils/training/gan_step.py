@@ -1,0 +1,174 @@
+"""One batch of GAN training for the lab's engine, and the distance it watches during training."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from labutils.config import GANConfig
+from labutils.metrics.images import patch_descriptors, swd_from_descriptors
+from labutils.models.gan import Discriminator, Generator
+from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
+from labutils.training.diffaugment import diff_augment
+from labutils.training.engine import Step, adam
+
+NUM_FIXED_NOISE = 64  # images in the fixed-noise grid rendered after every epoch (8 x 8)
+
+
+class SWDMonitor:
+    """A cheap sliced Wasserstein distance during training, on a small fixed sample.
+
+    `n` real images (fixed, drawn once) against `n` images generated from fixed noise; the floor
+    is the same distance between those real images and `n` other real ones. With a small `n`
+    the numbers are noisier and higher than the notebook's final measurement on more images,
+    but they are comparable with each other epoch to epoch. The real side is computed on first use.
+    """
+
+    def __init__(self, real: torch.Tensor, n: int, latent_dim: int, seed: int):
+        self.n = min(n, len(real) // 2)
+        if self.n < 2:
+            raise ValueError(f"The distance needs at least 4 real images, got {len(real)}.")
+        self.real, self.seed, self.image_size = real, seed, real.shape[-1]
+        self.noise = noise(self.n, latent_dim, seed + 3)
+        self._reference: list[torch.Tensor] | None = None
+        self._floor: float | None = None
+
+    def _prepare(self, device: torch.device | None = None) -> None:
+        if self._reference is None:
+            order = torch.randperm(len(self.real), generator=torch.Generator().manual_seed(self.seed))
+            real = self.real.to(device) if device is not None else self.real
+            self._reference = patch_descriptors(real[order[:self.n]], seed=self.seed)
+            other = patch_descriptors(real[order[self.n:2 * self.n]], seed=self.seed + 1)
+            self._floor = swd_from_descriptors(self._reference, other, self.image_size, seed=self.seed + 2)["average"]
+
+    @property
+    def floor(self) -> float:
+        self._prepare()
+        return self._floor
+
+    def __call__(self, generator: nn.Module) -> float:
+        """The distance of `generator`'s images to the real sample, computed on the generator's device."""
+        device = next(generator.parameters()).device
+        self._prepare(device)
+        fake = to_uint8(generate(generator, self.noise)).to(self._reference[0].device)
+        return swd_from_descriptors(self._reference, patch_descriptors(fake, seed=self.seed + 1),
+                                    self.image_size, seed=self.seed + 2)["average"]
+
+
+class GANStep(Step):
+    """One batch of GAN training: a discriminator update, then a generator update.
+
+    D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1), the non-saturating
+    loss of Goodfellow et al. 2014, whose gradient stays strong while D still rejects G's images.
+    BCE is computed from logits (`binary_cross_entropy_with_logits`), the stable form of
+    sigmoid + BCE. Logged per iteration: d_loss, g_loss, d_real = mean D(x) and d_fake = mean
+    D(G(z)) (probabilities, D before its update, as in PyTorch's DCGAN example), and with R1 on,
+    r1 = mean |grad_x D(x)|^2 (d_loss stays the BCE alone, comparable across runs).
+
+    After each epoch the generators' BatchNorm statistics are re-estimated for sampling
+    (`recalibrate_batchnorm`), and the fixed noise batch is rendered (by the EMA generator when
+    there is one) and kept as uint8 in `snapshots`, which travel in the checkpoint.
+    """
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, config: GANConfig,
+                 real_images: torch.Tensor | None = None):
+        self.generator, self.discriminator, self.config = generator, discriminator, config
+        betas = (config.beta1, config.beta2)
+        self.opt_g = adam(generator.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = adam(discriminator.parameters(), lr=config.lr, betas=betas)
+        self.modules = {"generator": generator, "discriminator": discriminator}
+        self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
+        self.ema_generator: Generator | None = None
+        if config.ema:
+            self.ema_generator = copy.deepcopy(generator).requires_grad_(False)
+            self.modules["ema_generator"] = self.ema_generator
+        self.ema_updates = 0
+        self.d_updates = 0
+        self.last_r1 = torch.zeros(())  # the latest R1 measurement, logged on the updates between (lazy R1)
+        self.fixed_noise = noise(NUM_FIXED_NOISE, config.latent_dim, config.seed)
+        self.snapshots: list[torch.Tensor] = []  # per epoch: (64, C, S, S) uint8
+        self.swd_monitor = None
+        if config.swd_every and real_images is not None:
+            self.swd_monitor = SWDMonitor(real_images, config.swd_train_images, config.latent_dim, config.seed)
+
+    @property
+    def sampler(self) -> Generator:
+        """The generator to draw images from: the EMA one when enabled."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.config.diffaugment_policy) if self.config.diffaugment else x
+
+    def train_step(self, batch):
+        x = batch[0]  # (B, C, S, S) in [-1, 1]
+        z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)  # (B, latent_dim)
+        with self.autocast():  # bf16 forward passes where enabled; the losses below in float32
+            fake = self.generator(z)  # (B, C, S, S)
+
+        # Discriminator: real -> 1, generated -> 0. detach(): this update does not reach G.
+        r1 = self.config.r1_gamma > 0 and self.d_updates % self.config.r1_every == 0
+        self.d_updates += 1
+        if r1:
+            x = x.detach().requires_grad_(True)
+        with self.autocast():
+            logits_real = self.discriminator(self._augment(x)).float()
+            logits_fake = self.discriminator(self._augment(fake.detach())).float()
+        d_loss = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+                  + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+        penalty = 0
+        if r1:  # a flat D around the real images: it cannot win on details G cannot yet draw
+            grad, = torch.autograd.grad(logits_real.sum(), x, create_graph=True)
+            self.last_r1 = grad.float().square().sum(dim=(1, 2, 3)).mean()
+            penalty = self.config.r1_every * self.config.r1_gamma / 2 * self.last_r1
+        self.opt_d.zero_grad(set_to_none=True)
+        (d_loss + penalty).backward()
+        self.opt_d.step()
+
+        # Generator: make the updated D call its images real. D's weights need no gradient here.
+        self.discriminator.requires_grad_(False)
+        with self.autocast():
+            logits_gen = self.discriminator(self._augment(fake)).float()
+        g_loss = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.discriminator.requires_grad_(True)
+
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, self.generator, ema_decay_at(self.ema_updates, self.config.ema_decay))
+            self.ema_updates += 1
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": torch.sigmoid(logits_real.detach()).mean(),
+                "d_fake": torch.sigmoid(logits_fake.detach()).mean(),
+                **({"r1": self.last_r1.detach()} if self.config.r1_gamma > 0 else {})}  # lazy R1: the last one
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        self.recalibrate_generators(seed=self.config.seed + epoch)
+        self.snapshots.append(to_uint8(generate(self.sampler, self.fixed_noise)))
+        every = self.config.swd_every
+        if self.swd_monitor is None or not (epoch == 1 or epoch % every == 0 or epoch == self.config.num_epochs):
+            return {}
+        return {"swd": self.swd_monitor(self.sampler), "swd_floor": self.swd_monitor.floor}
+
+    def recalibrate_generators(self, seed: int) -> None:
+        """Re-estimate the sampling statistics of G and of its EMA (both can be sampled: the options study does)."""
+        for generator in (self.generator, self.ema_generator):
+            if generator is not None:
+                recalibrate_batchnorm(generator, self.config.latent_dim, seed=seed)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["snapshots"] = torch.stack(self.snapshots) if self.snapshots else None
+        state["ema_updates"] = self.ema_updates
+        state["d_updates"], state["last_r1"] = self.d_updates, self.last_r1
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.snapshots = list(state["snapshots"]) if state.get("snapshots") is not None else []
+        self.ema_updates = state.get("ema_updates", 0)
+        self.d_updates = state.get("d_updates", 0)
+        self.last_r1 = state.get("last_r1", torch.zeros(()))
