@@ -13,17 +13,18 @@ ask for 100 or for 2872.
 """
 from __future__ import annotations
 
-import colorsys
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
+
+from labutils.data.standin_palette import (BAR_BLACK, CANVAS_WHITE, PRIMARIES, RGB, RGBA, Palette, contrasting,
+                                           luminance, random_palette)
 
 STANDIN_VERSION = 2  # bump whenever the paintings change, so cached stand-ins are rebuilt
 ALLOWED_SIZES = (32, 64, 128)  # powers of two the lab's models are built for
@@ -32,87 +33,8 @@ C = CANVAS_SIZE  # short name for the drawing code below
 PARALLEL_MIN_IMAGES = 512  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 2  # the lab's reference machine (and Colab) has 2 cores
 CHUNKS_PER_WORKER = 4  # several chunks per worker even out fast and slow paintings
-
-RGB = tuple[int, int, int]
-RGBA = tuple[int, int, int, int]
-
-# Colour schemes: hue offsets (degrees) from a random base hue.
-SCHEMES: dict[str, tuple[float, ...]] = {
-    "analogous": (0, 25, -25, 50),
-    "complementary": (0, 180, 15, 195),
-    "triadic": (0, 120, 240),
-    "split-complementary": (0, 150, 210),
-    "monochrome": (0,),
-}
-# Moods: (saturation range, value range) of the paint colours.
-MOODS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "vivid": ((0.6, 0.92), (0.65, 0.95)),
-    "muted": ((0.15, 0.45), (0.4, 0.8)),
-    "dark": ((0.35, 0.85), (0.2, 0.6)),
-    "pastel": ((0.12, 0.4), (0.8, 1.0)),
-    "earthy": ((0.3, 0.75), (0.3, 0.8)),
-}
-EARTHY_HUES = (10.0, 45.0)  # ochres, siennas and umbers
-PRIMARIES: tuple[RGB, ...] = ((200, 30, 35), (245, 200, 30), (25, 60, 160))  # Mondrian's red, yellow, blue
-CANVAS_WHITE: RGB = (238, 234, 224)  # an off-white, primed canvas
-BAR_BLACK: RGB = (18, 18, 20)  # Mondrian's bars
-NUM_PAINT_COLOURS = 5
-MIN_CONTRAST = 0.12  # least brightness gap between paint and ground, so no painting vanishes into its ground
 BRISTLES = 5  # offset copies that give a brush stroke its streaky edge
 SWEEP_POINTS, DAB_POINTS = 24, 6  # points along a long stroke and a short dab: enough for a smooth curve
-
-
-@dataclass(frozen=True)
-class Palette:
-    """The colours one painting may use."""
-
-    colours: tuple[RGB, ...]  # harmonious paint colours
-    background: RGB  # the ground: light, dark or a paint colour
-    ink: RGB  # near-black on a light ground, near-white on a dark one: lines and accents
-
-
-def _hsv(hue_deg: float, sat: float, val: float) -> RGB:
-    r, g, b = colorsys.hsv_to_rgb((hue_deg % 360) / 360, sat, val)
-    return (round(r * 255), round(g * 255), round(b * 255))
-
-
-def _luminance(colour: RGB) -> float:
-    """Perceived brightness in [0, 1] (Rec. 601 weights)."""
-    r, g, b = colour
-    return (0.299 * r + 0.587 * g + 0.114 * b) / 255
-
-
-def _contrasting(colour: RGB, ground: RGB) -> RGB:
-    """`colour`, mixed towards white (on a dark ground) or black (on a light one) until it stands out."""
-    target = np.array((0, 0, 0) if _luminance(ground) > 0.5 else (255, 255, 255))
-    mixed = colour
-    for t in (0.0, 0.25, 0.5, 0.75):
-        mixed = tuple(int(c) for c in np.round((1 - t) * np.array(colour) + t * target))
-        if abs(_luminance(mixed) - _luminance(ground)) >= MIN_CONTRAST:
-            break
-    return mixed  # type: ignore[return-value]
-
-
-def _palette(rng: np.random.Generator) -> Palette:
-    """A random scheme (analogous, triadic, ...) in a random mood (vivid, muted, dark, ...)."""
-    scheme = SCHEMES[list(SCHEMES)[rng.integers(len(SCHEMES))]]
-    mood = list(MOODS)[rng.integers(len(MOODS))]
-    (s_lo, s_hi), (v_lo, v_hi) = MOODS[mood]
-    base = rng.uniform(*EARTHY_HUES) if mood == "earthy" else rng.uniform(0, 360)
-    # Values spread over the mood's whole range, so even a monochrome palette has lights and darks.
-    values = rng.permutation(np.linspace(v_lo, v_hi, NUM_PAINT_COLOURS)) + rng.normal(0, 0.03, NUM_PAINT_COLOURS)
-    offsets = np.array(scheme)[rng.integers(len(scheme), size=NUM_PAINT_COLOURS)]  # one of the scheme's hues each
-    hues = base + offsets + rng.normal(0, 8, NUM_PAINT_COLOURS)
-    colours = tuple(_hsv(hue, rng.uniform(s_lo, s_hi), float(np.clip(v, 0, 1))) for hue, v in zip(hues, values))
-    ground_kind = rng.random()
-    if mood == "dark" or ground_kind < 0.25:  # a dark ground
-        background = _hsv(base + rng.normal(0, 20), rng.uniform(0.2, 0.6), rng.uniform(0.06, 0.2))
-    elif ground_kind < 0.65:  # a light, slightly tinted ground
-        background = _hsv(base + rng.normal(0, 20), rng.uniform(0.03, 0.15), rng.uniform(0.86, 0.97))
-    else:  # one of the paint colours
-        background = colours[rng.integers(len(colours))]
-    ink = (20, 18, 22) if _luminance(background) > 0.45 else (236, 232, 222)
-    return Palette(tuple(_contrasting(c, background) for c in colours), background, ink)
 
 
 # ---------------------------------------------------------------- drawing helpers
@@ -200,7 +122,7 @@ def _colour_field(rng: np.random.Generator, palette: Palette) -> Image.Image:
     heights = rng.dirichlet(np.full(num_blocks, 3.0)) * (C - 2 * margin - gap * (num_blocks - 1))
     top = margin
     for height in heights:
-        colour = _contrasting(_shade(_pick(rng, palette.colours), rng.uniform(0.8, 1.15)), ground)
+        colour = contrasting(_shade(_pick(rng, palette.colours), rng.uniform(0.8, 1.15)), ground)
         draw.rectangle((margin, top, C - margin, top + height), fill=colour)
         top += height + gap
     img = img.filter(ImageFilter.GaussianBlur(C * rng.uniform(0.01, 0.025)))
@@ -266,7 +188,7 @@ def _split_rect(rng: np.random.Generator, rect: tuple[float, float, float, float
 def _mondrian_grid(rng: np.random.Generator, palette: Palette) -> Image.Image:
     """Mondrian-like: rectangles cut recursively, a few filled with colour, black bars between."""
     colours = PRIMARIES if rng.random() < 0.35 else palette.colours
-    light = _luminance(palette.background) > 0.6
+    light = luminance(palette.background) > 0.6
     blank = palette.background if light else CANVAS_WHITE
     img = Image.new("RGB", (C, C), blank)
     draw = ImageDraw.Draw(img)
@@ -451,7 +373,7 @@ def _paint_texture(rng: np.random.Generator, img: Image.Image) -> Image.Image:
 def _paint(seed: int, index: int, image_size: int) -> np.ndarray:
     """Painting number `index` of the stand-in with `seed`: (S, S, 3) uint8."""
     rng = np.random.default_rng([seed, index])
-    palette = _palette(rng)
+    palette = random_palette(rng)
     style = STYLES[rng.integers(len(STYLES))]
     img = _paint_texture(rng, style(rng, palette))
     return np.asarray(img.resize((image_size, image_size), Image.Resampling.LANCZOS))
