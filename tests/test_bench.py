@@ -17,7 +17,10 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
     for model in ("ae", "gan"):
         row = results["models"][model]
         assert row["lab_images_per_s"] > 0 and row["reference_images_per_s"] > 0
-        assert row["speedup"] == row["lab_images_per_s"] / row["reference_images_per_s"]
+        # Both pipelines did the same work: one epoch of the 256 images asked for (the GAN's last
+        # partial batch dropped by both), so their rates compare like with like.
+        for pipeline in ("lab", "reference"):
+            assert row[f"{pipeline}_images_per_s"] * row[f"{pipeline}_epoch_s"] == pytest.approx(256)
         assert row["lab_peak_rss_mb"] > 0
     shares = results["gan_profile"]
     assert sum(shares.values()) == pytest.approx(1.0)

@@ -68,16 +68,22 @@ def test_an_extra_run_is_its_notebook_with_more_parameters_under_its_own_name(tm
         pipeline.runs_named(["02_show"])
 
 
-def test_the_gan_on_mnist_is_notebook_04_with_the_digits_and_the_profiles_budget():
-    runs = pipeline.runs_named(["04_gan_mnist"])
-    assert runs["04_gan_mnist"].name == "04_gan.ipynb"
-    smoke = pipeline.parameters("smoke", "04_gan_mnist")
-    assert smoke["dataset"] == "mnist" and smoke["num_epochs"] == pipeline.parameters("smoke", "04_gan")["num_epochs"]
-    assert pipeline.parameters("full", "04_gan_mnist")["options_epochs"] == 0
-    # A profile may size the extra run on its own: quick trains the art 50 epochs, the digits 5.
-    assert pipeline.parameters("quick", "04_gan")["num_epochs"] == 50
-    assert pipeline.parameters("quick", "04_gan_mnist")["num_epochs"] == 5
+def test_an_extra_run_takes_its_notebooks_profile_then_its_own_parameters_then_the_profiles_for_it(monkeypatch):
+    monkeypatch.setitem(pipeline.EXTRA_RUNS, "04_gan_small", ("04_gan", {"dataset": "mnist", "train_size": 512}))
+    monkeypatch.setitem(pipeline.PROFILES, "quick", {"04_gan": {"num_epochs": 7, "train_size": 1024},
+                                                     "04_gan_small": {"num_epochs": 3}})
+    quick = pipeline.parameters("quick", "04_gan_small")
+    assert quick["num_epochs"] == 3 and quick["train_size"] == 512 and quick["dataset"] == "mnist"
+    assert pipeline.parameters("quick", "04_gan")["num_epochs"] == 7  # the notebook's own run is unchanged
+    assert quick["profile"] == "quick" and quick["progress"] is False
 
+
+def test_the_gan_on_mnist_is_notebook_04_on_the_digits_without_the_art_only_sections():
+    assert pipeline.runs_named(["04_gan_mnist"])["04_gan_mnist"].name == "04_gan.ipynb"
+    for profile in pipeline.PROFILES:
+        params = pipeline.parameters(profile, "04_gan_mnist")
+        assert params["dataset"] == "mnist"
+        assert params["variant_epochs"] == params["options_epochs"] == 0
 
 def test_the_runner_does_not_load_torch():
     # `make run-all`'s own process stays small: a run's memory is its notebooks' kernels.
