@@ -1,11 +1,16 @@
-"""The lab report: the executed notebooks of the last run, as one self-contained HTML page.
+"""The lab report, and the README's and docs' result sections, from the last run.
 
     python -m labutils.report            # outputs/report.html (what `make report` runs)
-    python -m labutils.report readme     # the README's results, timings and bench (what `make readme` runs)
+    python -m labutils.report readme     # README.md, docs/results.md, docs/performance.md
+                                         # (what `make readme` runs)
 
-Objective and method first, then every notebook's narrative, figures, tables and computed
-conclusions, in order; code is hidden unless `--show-code`. Every image is embedded (base64),
-and no script is loaded from the network, so the file opens offline.
+The report: objective and method first, then every notebook's narrative, figures, tables and
+computed conclusions, in order; code is hidden unless `--show-code`. Every image is embedded
+(base64), and no script is loaded from the network, so the file opens offline.
+
+`make readme` rewrites marked sections only (<!-- name --> ... <!-- /name -->): the README's
+headline results and timings, the full results in docs/results.md, and `make bench`'s output
+in docs/performance.md. What is around the markers is written by hand.
 """
 from __future__ import annotations
 
@@ -13,15 +18,18 @@ import argparse
 import copy
 import json
 import re
+import shutil
 import sys
+import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from labutils import notebook_setup
 from labutils.profiles import EXTRA_RUNS
-from labutils.runtime import outputs_dir
+from labutils.runtime import outputs_dir, repo_root
 
 OBJECTIVE = """\
 ## Objective
@@ -43,6 +51,7 @@ the data pipeline and the one training engine they share live in the `labutils` 
 # "[![Open in Colab](badge.svg)](link)", and Kaggle's, whatever notebook they point to.
 BADGE = re.compile(r"\[!\[[^\]]*\]\((?:%s|%s)\)\]\([^)]*\) ?" % (
     re.escape(notebook_setup.COLAB_BADGE), re.escape(notebook_setup.KAGGLE_BADGE)))
+SKIPPED_TAGS = {"parameters", "injected-parameters"}  # papermill's cells: run context, not report
 
 
 class ReportError(RuntimeError):
@@ -57,6 +66,7 @@ def _errors(nb: nbformat.NotebookNode) -> list[str]:
 def _run_summary(run: dict) -> str:
     minutes = run.get("total_seconds", 0) / 60
     sources = "; ".join(run.get("data_sources", [])) or "see each section"
+    versions = ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items())
     return (f"# Generative models lab: report\n\n"
             f"| | |\n|---|---|\n"
             f"| profile | `{run.get('profile', '?')}` |\n"
@@ -64,7 +74,7 @@ def _run_summary(run: dict) -> str:
             f"| started | {run.get('started', '?')} |\n"
             f"| duration | {minutes:.1f} min |\n"
             f"| git commit | `{run.get('git_commit', '?')}` |\n"
-            f"| versions | {', '.join(f'{k} {v}' for k, v in run.get('versions', {}).items())} |\n"
+            f"| versions | {versions} |\n"
             f"| data | {sources} |\n")
 
 
@@ -77,70 +87,105 @@ def _gif_as_html(output: nbformat.NotebookNode) -> None:
         data["text/html"] = f'<img src="data:image/gif;base64,{encoded}" alt="animation">'
 
 
+def _report_cells(path: Path, first_id: int) -> list[nbformat.NotebookNode]:
+    """The cells of one executed notebook as the report shows them; refused if a cell raised."""
+    nb = nbformat.read(path, as_version=4)
+    errors = _errors(nb)
+    if errors:
+        raise ReportError(f"{path.name} has cells that raised ({'; '.join(errors)}): "
+                          "fix the run first.")
+    cells = []
+    for cell in nb.cells:
+        if SKIPPED_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        cell = copy.deepcopy(cell)
+        # ids must be unique across notebooks
+        cell["id"] = f"{path.stem}-{cell.get('id', first_id + len(cells))}"
+        if cell.cell_type == "markdown":  # badges: remote images, and of use in a notebook only
+            cell.source = BADGE.sub("", cell.source)
+        for output in cell.get("outputs", []):
+            _gif_as_html(output)
+        cells.append(cell)
+    return cells
+
+
 def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
     """One notebook: a summary, objective and method, then each executed notebook's cells.
 
-    The notebooks of `make run-all`, whose record `run` is: not the extra runs (`make run-gan-mnist`),
-    which have records of their own."""
+    The notebooks of `make run-all`, whose record `run` is: not the extra runs
+    (`make run-gan-mnist`), which have records of their own."""
     paths = [p for p in sorted(executed_dir.glob("[0-9][0-9]_*.ipynb")) if p.stem not in EXTRA_RUNS]
     if not paths:
         raise ReportError(f"No executed notebooks in {executed_dir}: run `make run-all` first.")
-    cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE), new_markdown_cell(METHOD)]
+    cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE),
+             new_markdown_cell(METHOD)]
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        errors = _errors(nb)
-        if errors:
-            raise ReportError(f"{path.name} has cells that raised ({'; '.join(errors)}): fix the run first.")
-        for cell in nb.cells:
-            cell = copy.deepcopy(cell)
-            cell["id"] = f"{path.stem}-{cell.get('id', len(cells))}"  # ids must be unique across notebooks
-            if cell.cell_type == "markdown":  # the badges are remote images, and only mean something in a notebook
-                cell.source = BADGE.sub("", cell.source)
-            if "parameters" in cell.metadata.get("tags", []) or "injected-parameters" in cell.metadata.get("tags", []):
-                continue
-            for output in cell.get("outputs", []):
-                _gif_as_html(output)
-            cells.append(cell)
-    report = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                 "language": "python"}})
-    return report
+        cells += _report_cells(path, len(cells))
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return new_notebook(cells=cells, metadata={"kernelspec": kernelspec})
 
 
 def build_report(out: Path | None = None, show_code: bool = False) -> Path:
-    """Write `outputs/report.html` from `outputs/notebooks/` and `outputs/run.json`; return its path."""
+    """Write `outputs/report.html` from `outputs/notebooks/` and `outputs/run.json`; return
+    its path."""
     from nbconvert import HTMLExporter
 
     run_json = outputs_dir() / "run.json"
     run = json.loads(run_json.read_text()) if run_json.exists() else {}
     nb = combined_notebook(outputs_dir("notebooks"), run)
-    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True)
+    exporter = HTMLExporter(template_name="lab", exclude_input=not show_code, embed_images=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
     # Offline: no script from a CDN (the report has no widgets and no LaTeX that needs them).
     exporter.mathjax_url = exporter.require_js_url = exporter.jquery_url = ""
     exporter.widget_renderer_url = exporter.mermaid_js_url = ""
-    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": "Generative models lab: report"}})
+    resources = {"metadata": {"name": "Generative models lab: report"}}
+    html, _ = exporter.from_notebook_node(nb, resources=resources)
     out = out or outputs_dir() / "report.html"
     out.write_text(html, encoding="utf-8")
     return out
 
 
-# -- the README's results section ----------------------------------------------------------------
-README_FIGURES = {  # figure file (outputs/figures) -> caption
-    "02_vae_losses": "VAE: total loss, reconstruction and KL per epoch",
-    "03_loss_comparison": "AE and VAE losses on shared axes",
-    "01_ae_reconstructions": "AE: test digits and reconstructions",
-    "02_vae_reconstructions": "VAE: test digits and reconstructions",
-    "02_vae_prior_samples": "VAE: samples from the prior",
-    "03_latent_tsne_pca": "t-SNE and PCA of the AE and VAE latent spaces",
-    "04_gan_real_vs_generated": "GAN: real images beside generated ones",
-    "04_gan_options_run": "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
-    "04_gan_options_run_swd": "GAN: the distance to the real images during training, both runs",
-    "04_gan_mnist_real_vs_generated": "GAN on MNIST (`make run-gan-mnist`): real digits beside generated ones",
+# -- make readme: the README's headline, docs/results.md and docs/performance.md -------------------
+class Figure(NamedTuple):
+    caption: str  # the bold line above the image
+    alt: str  # the image's alternative text: short, so that its Markdown line stays readable
+
+
+class Row(NamedTuple):
+    key: str  # what the row is, for choosing the README's headline rows
+    measure: str
+    value: str
+
+
+RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, in this order
+    "02_vae_losses": Figure("VAE: total loss, reconstruction and KL per epoch", "VAE losses"),
+    "03_loss_comparison": Figure("AE and VAE losses on shared axes", "AE and VAE losses"),
+    "01_ae_reconstructions": Figure("AE: test digits and reconstructions", "AE reconstructions"),
+    "02_vae_reconstructions": Figure("VAE: test digits and reconstructions",
+                                     "VAE reconstructions"),
+    "02_vae_prior_samples": Figure("VAE: samples from the prior", "VAE prior samples"),
+    "03_latent_tsne_pca": Figure("t-SNE and PCA of the AE and VAE latent spaces",
+                                 "AE and VAE latent spaces"),
+    "04_gan_real_vs_generated": Figure("GAN: real images beside generated ones",
+                                       "GAN: real and generated"),
+    "04_gan_options_run": Figure(
+        "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
+        "GAN: real, reports' set-up, with options"),
+    "04_gan_options_run_swd": Figure(
+        "GAN: the distance to the real images during training, both runs",
+        "GAN: distance during training"),
+    "04_gan_mnist_real_vs_generated": Figure(
+        "GAN on MNIST (`make run-gan-mnist`): real digits beside generated ones",
+        "GAN on MNIST: real and generated"),
 }
-SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}  # shown only when the other figure is missing
-RESULTS_BEGIN, RESULTS_END = "<!-- results -->", "<!-- /results -->"
-TIMINGS_BEGIN, TIMINGS_END = "<!-- timings -->", "<!-- /timings -->"
-BENCH_BEGIN, BENCH_END = "<!-- bench -->", "<!-- /bench -->"
+# Shown only when the other figure is missing: the three-panel figure holds the two-panel one.
+SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}
+# The README's figures: at most three, as the two GAN-on-art figures exclude each other.
+HEADLINE_FIGURES = ("02_vae_prior_samples", "04_gan_options_run", "04_gan_real_vs_generated",
+                    "04_gan_mnist_real_vs_generated")
+HEADLINE_ROWS = ("ae_mse", "vae_elbo", "vae_active_units", "gan_swd", "gan_options_swd",
+                 "gan_mnist_swd")
+RESULTS_PAGE, PERFORMANCE_PAGE = "docs/results.md", "docs/performance.md"
 BENCH_METHOD = """\
 `make bench` trains each model for full epochs with the lab's pipeline and with the same model
 written the usual way: `datasets.MNIST` with `ToTensor()` through a shuffling `DataLoader`, plain
@@ -158,142 +203,228 @@ On CUDA the engine also uses bf16 autocast where supported, and `compile=True` i
 
 
 def _load_metrics() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(outputs_dir("metrics").glob("*.json"))}
+    return {p.stem: json.loads(p.read_text())
+            for p in sorted(outputs_dir("metrics").glob("*.json"))}
 
 
 def _fmt(value, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def _readme_figures() -> list[str]:
-    """The README_FIGURES that this run made, less those that a figure it also made supersedes."""
-    made = [name for name in README_FIGURES if (outputs_dir("figures") / f"{name}.png").exists()]
+def _paragraph(text: str) -> str:
+    """`text` wrapped at 100 columns, like the hand-written Markdown around it; a `code span`
+    is kept on one line, so that a command reads whole in the source too."""
+    kept = re.sub(r"`[^`]*`", lambda span: span.group().replace(" ", "\0"), text)
+    wrapped = textwrap.fill(kept, width=100, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\0", " ")
+
+
+def _result_figures() -> list[str]:
+    """The RESULT_FIGURES that this run made, less those that a figure it also made supersedes."""
+    made = [name for name in RESULT_FIGURES if (outputs_dir("figures") / f"{name}.png").exists()]
     return [name for name in made if SUPERSEDED.get(name) not in made]
 
 
-def results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "docs/figures") -> str:
-    """The README's results section, from one run's `run.json` and metrics files."""
-    ae, vae = metrics.get("01_autoencoder", {}), metrics.get("02_vae", {})
-    ev, gan = metrics.get("03_evaluation", {}), metrics.get("04_gan", {})
+def _autoencoder_rows(ae: dict, vae: dict, evaluation: dict) -> list[Row]:
+    """Notebooks 01-03: reconstruction, the VAE's loss terms, likelihood, latent structure."""
+    latent_dim = vae.get("config", {}).get("latent_dim", "—")
     rows = [
-        ("AE test reconstruction error (MSE per pixel)", _fmt(ae.get("test_mse"), ".5f")),
-        ("VAE test reconstruction error (MSE per pixel, posterior mean)", _fmt(vae.get("test_recon_mse"), ".5f")),
-        ("VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
-        ("VAE test loss, the negative ELBO it minimises (per image)", _fmt(vae.get("test_elbo"), ".2f")),
-        ("VAE active latent units", f"{vae.get('active_units', '—')} of {vae.get('config', {}).get('latent_dim', '—')}"),
+        Row("ae_mse", "AE test reconstruction error (MSE per pixel)",
+            _fmt(ae.get("test_mse"), ".5f")),
+        Row("vae_mse", "VAE test reconstruction error (MSE per pixel, posterior mean)",
+            _fmt(vae.get("test_recon_mse"), ".5f")),
+        Row("vae_kl", "VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
+        Row("vae_elbo", "VAE test loss, the negative ELBO it minimises (per image)",
+            _fmt(vae.get("test_elbo"), ".2f")),
+        Row("vae_active_units", "VAE active latent units",
+            f"{vae.get('active_units', '—')} of {latent_dim}"),
     ]
-    iwae = ev.get("iwae", {})
-    if iwae:
-        rows.append((f"VAE test log-likelihood, importance-weighted (k = {iwae.get('k')}, nats per image)",
-                     _fmt(iwae.get("log_likelihood_nats"), ".1f")))
-    for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"), ("linear_probe_accuracy", "linear-probe accuracy"),
+    if iwae := evaluation.get("iwae", {}):
+        rows.append(Row("vae_log_likelihood", "VAE test log-likelihood, importance-weighted "
+                        f"(k = {iwae.get('k')}, nats per image)",
+                        _fmt(iwae.get("log_likelihood_nats"), ".1f")))
+    for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"),
+                      ("linear_probe_accuracy", "linear-probe accuracy"),
                       ("silhouette", "silhouette by digit")):
-        if key in ev:
-            values = ev[key]
-            rows.append((f"{name}: pixels / PCA-32 / AE / VAE",
-                         " / ".join(_fmt(values.get(k), ".3f") for k in ("pixels", "pca", "ae", "vae"))))
-    if gan:
-        rows.append((f"GAN sliced Wasserstein distance ×10³ ({gan.get('data_label', gan.get('data_source', ''))})",
-                     f"{_fmt(gan.get('swd'), '.1f')} (floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})"))
-        if gan.get("options_run"):
-            rows.append((f"GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
-                         f"{gan['options_run'].get('epochs', '?')} epochs (the reports' set-up: {gan.get('epochs', '?')})",
-                         _fmt(gan["options_run"].get("swd"), ".1f")))
-    mnist = metrics.get("04_gan_mnist", {})
-    if mnist:  # its own run, `make run-gan-mnist`: said in the row, with its profile
-        source = f"MNIST, `make run-gan-mnist PROFILE={mnist.get('profile', '?')}`, {mnist.get('epochs', '?')} epochs"
-        rows.append((f"GAN sliced Wasserstein distance ×10³ ({source})",
-                     f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})"))
-        rows.append(("GAN on MNIST: Fréchet distance in the lab classifier's features",
-                     f"{_fmt(mnist.get('classifier_frechet_distance'), '.2f')} "
-                     f"(floor: {_fmt(mnist.get('classifier_frechet_distance_floor'), '.2f')})"))
-    table = "\n".join(["| measure | value |", "|---|---|", *(f"| {m} | {v} |" for m, v in rows)])
+        if key in evaluation:
+            values = " / ".join(_fmt(evaluation[key].get(k), ".3f")
+                                for k in ("pixels", "pca", "ae", "vae"))
+            rows.append(Row(key, f"{name}: pixels / PCA-32 / AE / VAE", values))
+    return rows
+
+
+def _gan_rows(gan: dict) -> list[Row]:
+    """Notebook 04 on art: the reports' set-up against its floor, and the run with the options."""
+    if not gan:
+        return []
+    data = gan.get("data_label", gan.get("data_source", ""))
+    rows = [Row("gan_swd", f"GAN sliced Wasserstein distance ×10³ ({data})",
+                f"{_fmt(gan.get('swd'), '.1f')} "
+                f"(floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})")]
+    if options := gan.get("options_run"):
+        rows.append(Row("gan_options_swd",
+                        "GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
+                        f"{options.get('epochs', '?')} epochs "
+                        f"(the reports' set-up: {gan.get('epochs', '?')})",
+                        _fmt(options.get("swd"), ".1f")))
+    return rows
+
+
+def _gan_mnist_rows(mnist: dict) -> list[Row]:
+    """Notebook 04 on MNIST, from its own run (`make run-gan-mnist`): said in the row."""
+    if not mnist:
+        return []
+    source = (f"MNIST, `make run-gan-mnist PROFILE={mnist.get('profile', '?')}`, "
+              f"{mnist.get('epochs', '?')} epochs")
+    frechet = (f"{_fmt(mnist.get('classifier_frechet_distance'), '.2f')} "
+               f"(floor: {_fmt(mnist.get('classifier_frechet_distance_floor'), '.2f')})")
+    return [Row("gan_mnist_swd", f"GAN sliced Wasserstein distance ×10³ ({source})",
+                f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})"),
+            Row("gan_mnist_frechet",
+                "GAN on MNIST: Fréchet distance in the lab classifier's features", frechet)]
+
+
+def result_rows(metrics: dict[str, dict]) -> list[Row]:
+    """Every measure of the results table, in order, from the run's metrics files."""
+    return (_autoencoder_rows(metrics.get("01_autoencoder", {}), metrics.get("02_vae", {}),
+                              metrics.get("03_evaluation", {}))
+            + _gan_rows(metrics.get("04_gan", {}))
+            + _gan_mnist_rows(metrics.get("04_gan_mnist", {})))
+
+
+def _table(rows: list[Row]) -> str:
+    lines = (f"| {row.measure} | {row.value} |" for row in rows)
+    return "\n".join(["| measure | value |", "|---|---|", *lines])
+
+
+def _figures(names: list[str], figures_dir: str) -> str:
+    return "\n\n".join(f"**{RESULT_FIGURES[name].caption}**\n\n"
+                       f"![{RESULT_FIGURES[name].alt}]({figures_dir}/{name}.png)" for name in names)
+
+
+def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "figures") -> str:
+    """docs/results.md's marked section: where the run came from, every measure, every figure."""
     minutes = run.get("total_seconds", 0) / 60
-    header = (f"From one `make run-all PROFILE={run.get('profile', '?')}` run on {run.get('device', '?')}, "
-              f"started {run.get('started', '?')}, {minutes:.0f} min in all "
-              f"(commit `{run.get('git_commit', '?')[:12]}`). Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
-              f"`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
-    figures = "\n\n".join(f"**{README_FIGURES[name]}**\n\n![{README_FIGURES[name]}]({figures_dir}/{name}.png)"
-                           for name in _readme_figures())
+    header = _paragraph(
+        f"From one `make run-all PROFILE={run.get('profile', '?')}` run "
+        f"on {run.get('device', '?')}, started {run.get('started', '?')}, {minutes:.0f} min in all "
+        f"(commit `{run.get('git_commit', '?')[:12]}`). "
+        f"Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
+        "`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
+    table, figures = _table(result_rows(metrics)), _figures(_result_figures(), figures_dir)
     return f"{header}\n\n{table}\n\n{figures}\n"
+
+
+def headline_markdown(run: dict, metrics: dict[str, dict],
+                      figures_dir: str = "docs/figures") -> str:
+    """The README's marked results: a few rows and at most three figures, and where the rest is."""
+    rows = [row for row in result_rows(metrics) if row.key in HEADLINE_ROWS]
+    figures = [name for name in _result_figures() if name in HEADLINE_FIGURES]
+    header = _paragraph(
+        f"From the `make run-all PROFILE={run.get('profile', '?')}` run started "
+        f"{run.get('started', '?')} on {run.get('device', '?')} "
+        f"(commit `{run.get('git_commit', '?')[:12]}`). Every measure, every figure and where "
+        f"each comes from: [{RESULTS_PAGE}]({RESULTS_PAGE}).")
+    return f"{header}\n\n{_table(rows)}\n\n{_figures(figures, figures_dir)}\n"
 
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def timings_markdown(run: dict, bench: dict | None) -> str:
-    """The README's "how long does it take": the last run's wall times and `make bench`'s epochs."""
+def timings_markdown(run: dict) -> str:
+    """The README's "how long it takes": the last run's wall time per notebook. (`make bench`'s
+    training times are on docs/performance.md, with the rest of its output.)"""
     notebooks = run.get("notebooks", {})
     rows = [f"| `{stem}` | {_duration(entry['seconds'])} |" for stem, entry in notebooks.items()]
     first_three = [e["seconds"] for stem, e in notebooks.items() if stem[:2] in ("01", "02", "03")]
     if len(first_three) == 3:
         rows.append(f"| 01–03 together | {_duration(sum(first_three))} |")
     rows.append(f"| all, with papermill's start-up | {_duration(run.get('total_seconds', 0))} |")
-    text = (f"`make run-all PROFILE={run.get('profile', '?')}` on {run.get('device', '?')}, "
-            f"started {run.get('started', '?')} (from `outputs/run.json`):\n\n"
-            "| notebook | wall time |\n|---|---|\n" + "\n".join(rows))
-    if bench:
-        lines = [f"| {model.upper()} | {r['full_profile_epochs']} | {r['lab_epoch_s']:.2f} s | "
-                 f"{r['lab_full_profile_min']:.1f} min | {r['reference_full_profile_min']:.1f} min |"
-                 for model, r in bench["models"].items()]
-        text += (f"\n\nTraining alone, from `make bench` on {bench['device']} ({bench.get('date', '?')}):\n\n"
-                 "| model | full-profile epochs | lab epoch | lab, full profile | the usual way, full profile |\n"
-                 "|---|---|---|---|---|\n" + "\n".join(lines))
-    return text + "\n"
+    intro = _paragraph(f"`make run-all PROFILE={run.get('profile', '?')}` "
+                       f"on {run.get('device', '?')}, started {run.get('started', '?')} "
+                       "(from `outputs/run.json`):")
+    return f"{intro}\n\n| notebook | wall time |\n|---|---|\n" + "\n".join(rows) + "\n"
 
 
 def bench_markdown(bench: dict) -> str:
-    """The README's performance section: how `make bench` measures, its table, and why the lab is faster."""
+    """docs/performance.md's marked section: how `make bench` measures, its output, and why the
+    lab is faster."""
     from labutils.bench import format_table
 
     return (f"{BENCH_METHOD}\n\nOutput of `make bench` on {bench.get('date', '?')} "
-            f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n```\n{format_table(bench)}\n```\n\n{BENCH_WHY}\n")
+            f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n"
+            f"```\n{format_table(bench)}\n```\n\n{BENCH_WHY}\n")
 
 
-def _replace_between(text: str, begin: str, end: str, body: str) -> str:
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    return text[:start] + "\n" + body + text[stop:]
+def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None) -> dict[str, dict]:
+    """{file, from the repository root: {marker name: its new text}}: what `make readme` writes.
+
+    The bench section only when there is a `make bench` output to write."""
+    return {"README.md": {"headline": headline_markdown(run, metrics),
+                          "timings": timings_markdown(run)},
+            RESULTS_PAGE: {"results": full_results_markdown(run, metrics)},
+            PERFORMANCE_PAGE: {"bench": bench_markdown(bench)} if bench else {}}
 
 
-def update_readme(readme: Path | None = None) -> Path:
-    """Rewrite the README's results and timings (from the last run) and its performance section
-    (from `outputs/bench.json`, when there is one), and copy the results' figures to docs/figures/."""
-    import shutil
+def replace_sections(text: str, bodies: dict[str, str], where: str) -> str:
+    """`text` with what is between each `<!-- name -->` and `<!-- /name -->` replaced by its body.
 
-    from labutils.runtime import repo_root
+    A missing marker is refused, naming the file (`where`): `make readme` writes nowhere else."""
+    for name, body in bodies.items():
+        begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+        start, stop = text.find(begin), text.find(end)
+        if start < 0 or stop < start:
+            raise ReportError(f"{where} has no {begin} ... {end} section: put the two markers "
+                              "where `make readme` should write it.")
+        text = text[:start + len(begin)] + "\n" + body + text[stop:]
+    return text
 
-    readme = readme or repo_root() / "README.md"
-    run_json, bench_json = outputs_dir() / "run.json", outputs_dir() / "bench.json"
+
+def _finished_run() -> dict:
+    run_json = outputs_dir() / "run.json"
     if not run_json.exists():
         raise ReportError(f"{run_json} is missing: run `make run-all` first.")
     run = json.loads(run_json.read_text())
     if run.get("status") != "ok":
-        raise ReportError(f"The last run did not finish ({run.get('status')}): the README shows finished runs only.")
+        raise ReportError(f"The last run did not finish ({run.get('status')}): "
+                          "the README shows finished runs only.")
+    return run
+
+
+def update_readme(root: Path | None = None) -> list[Path]:
+    """Rewrite the marked sections of README.md, docs/results.md and docs/performance.md from the
+    last run (and from `outputs/bench.json`, when there is one), and copy the results' figures to
+    docs/figures/. Every file is checked before any is written. Returns the files written."""
+    root = root or repo_root()
+    run = _finished_run()
+    bench_json = outputs_dir() / "bench.json"
     bench = json.loads(bench_json.read_text()) if bench_json.exists() else None
-    docs = readme.parent / "docs" / "figures"
-    docs.mkdir(parents=True, exist_ok=True)
-    for name in _readme_figures():
-        shutil.copyfile(outputs_dir("figures") / f"{name}.png", docs / f"{name}.png")
-    text = readme.read_text()
-    text = _replace_between(text, RESULTS_BEGIN, RESULTS_END, results_markdown(run, _load_metrics()))
-    text = _replace_between(text, TIMINGS_BEGIN, TIMINGS_END, timings_markdown(run, bench))
-    if bench is not None:
-        text = _replace_between(text, BENCH_BEGIN, BENCH_END, bench_markdown(bench))
-    readme.write_text(text)
-    return readme
+    sections = readme_sections(run, _load_metrics(), bench)
+    texts = {root / name: replace_sections((root / name).read_text(), bodies, name)
+             for name, bodies in sections.items() if bodies}
+    figures = root / "docs" / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for name in _result_figures():
+        shutil.copyfile(outputs_dir("figures") / f"{name}.png", figures / f"{name}.png")
+    for path, text in texts.items():
+        path.write_text(text)
+    return list(texts)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=("html", "readme"), default="html",
-                        help="html: outputs/report.html (default); readme: the README's results, timings and bench sections")
+                        help="html: outputs/report.html (default); readme: the README's results "
+                             "and timings, docs/results.md and docs/performance.md")
     parser.add_argument("--show-code", action="store_true", help="keep the code cells (html)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
         if args.what == "readme":
-            print(f"results, timings and performance sections of {update_readme()} rewritten from {outputs_dir()}")
+            written = ", ".join(str(path) for path in update_readme())
+            print(f"marked sections of {written} rewritten from {outputs_dir()}")
             return 0
         path = build_report(args.out, args.show_code)
     except ReportError as err:

@@ -1,5 +1,6 @@
 import base64
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -26,15 +27,21 @@ def _figure_cell():
 def test_report_embeds_every_figure_and_table_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     (tmp_path / "notebooks").mkdir()
-    title = "# 01 · first\n\n" + notebook_setup.badges("01_other_name") + "\n\nIntro."  # badges of any notebook
-    _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell(title), _figure_cell(), _figure_cell())
+    # badges of any notebook
+    title = "# 01 · first\n\n" + notebook_setup.badges("01_other_name") + "\n\nIntro."
+    _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell(title), _figure_cell(),
+              _figure_cell())
     table = new_code_cell("Markdown(...)")
-    table.outputs = [new_output("display_data", data={"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |"})]
-    _executed(tmp_path / "notebooks" / "02_b.ipynb", new_markdown_cell("# 02 · second"), table, _figure_cell())
-    (tmp_path / "run.json").write_text(json.dumps({"profile": "smoke", "device": "cpu", "total_seconds": 60}))
+    markdown = {"text/markdown": "| a | b |\n|---|---|\n| 1 | 2 |"}
+    table.outputs = [new_output("display_data", data=markdown)]
+    _executed(tmp_path / "notebooks" / "02_b.ipynb", new_markdown_cell("# 02 · second"), table,
+              _figure_cell())
+    run = {"profile": "smoke", "device": "cpu", "total_seconds": 60}
+    (tmp_path / "run.json").write_text(json.dumps(run))
     # An extra run (its own record, not this run's) is left out of this run's report.
     monkeypatch.setitem(report.EXTRA_RUNS, "02_b_digits", ("02_b", {}))
-    _executed(tmp_path / "notebooks" / "02_b_digits.ipynb", new_markdown_cell("# 02 · extra"), _figure_cell())
+    _executed(tmp_path / "notebooks" / "02_b_digits.ipynb", new_markdown_cell("# 02 · extra"),
+              _figure_cell())
 
     html = report.build_report().read_text()
 
@@ -48,7 +55,8 @@ def test_a_notebook_whose_cell_raised_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     (tmp_path / "notebooks").mkdir()
     failed = new_code_cell("1/0")
-    failed.outputs = [new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
+    failed.outputs = [new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                                 traceback=[])]
     _executed(tmp_path / "notebooks" / "01_a.ipynb", failed)
     with pytest.raises(report.ReportError, match="01_a.ipynb.*ZeroDivisionError"):
         report.build_report()
@@ -59,7 +67,8 @@ def test_an_animation_is_embedded_as_a_playing_image(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     gif = base64.b64encode(b"GIF89a" + bytes(20)).decode()
     cell = new_code_cell("Image(gif)")
-    cell.outputs = [new_output("display_data", data={"image/gif": gif, "text/plain": "<IPython.core.display.Image>"})]
+    data = {"image/gif": gif, "text/plain": "<IPython.core.display.Image>"}
+    cell.outputs = [new_output("display_data", data=data)]
     _executed(tmp_path / "notebooks" / "01_a.ipynb", new_markdown_cell("# 01 · a"), cell)
 
     html = report.build_report().read_text()
@@ -68,86 +77,205 @@ def test_an_animation_is_embedded_as_a_playing_image(tmp_path, monkeypatch):
     assert "IPython.core.display.Image" not in html  # not the text fallback
 
 
-def _finished_run(outputs, status="ok"):
+def _finished_run(outputs, status="ok", figures=("02_vae_losses", "02_vae_prior_samples",
+                                                 "04_gan_real_vs_generated", "04_gan_options_run")):
     (outputs / "metrics").mkdir(parents=True)
     (outputs / "figures").mkdir()
     (outputs / "run.json").write_text(json.dumps({
-        "profile": "full", "device": "cpu (2 threads)", "started": "2026-11-21T08:00:00+00:00", "status": status,
-        "git_commit": "abcdef1234567890", "data_sources": ["MNIST: data/MNIST/raw (IDX)"], "total_seconds": 5400,
+        "profile": "full", "device": "cpu (2 threads)", "started": "2026-11-21T08:00:00+00:00",
+        "status": status, "git_commit": "abcdef1234567890", "total_seconds": 5400,
+        "data_sources": ["MNIST: data/MNIST/raw (IDX)"],
         "notebooks": {"01_autoencoder": {"seconds": 56.0}, "02_vae": {"seconds": 80.0},
                       "03_evaluation": {"seconds": 200.0}, "04_gan": {"seconds": 5000.0}}}))
-    (outputs / "metrics" / "01_autoencoder.json").write_text(json.dumps({"test_mse": 0.0067891}))
-    (outputs / "metrics" / "04_gan.json").write_text(json.dumps({"swd": 42.25, "swd_floor": 11.5, "data_label": "art",
-                                                                 "epochs": 100, "options_run": {"swd": 30.04, "epochs": 200}}))
-    for figure in ("02_vae_losses", "04_gan_real_vs_generated", "04_gan_options_run"):
+    metrics = {
+        "01_autoencoder": {"test_mse": 0.0067891},
+        "02_vae": {"test_recon_mse": 0.0196, "test_kl": 10.191, "test_elbo": 29.126,
+                   "active_units": 8, "config": {"latent_dim": 32}},
+        "03_evaluation": {"iwae": {"k": 1000, "log_likelihood_nats": -476.31},
+                          "knn_accuracy": {"pixels": 0.9691, "pca": 0.976, "ae": 0.969,
+                                           "vae": 0.939}},
+        "04_gan": {"swd": 42.25, "swd_floor": 11.5, "data_label": "art", "epochs": 100,
+                   "options_run": {"swd": 30.04, "epochs": 200}},
+    }
+    for stem, record in metrics.items():
+        (outputs / "metrics" / f"{stem}.json").write_text(json.dumps(record))
+    for figure in figures:
         (outputs / "figures" / f"{figure}.png").write_bytes(base64.b64decode(PNG))
 
 
-def _bench():
-    row = {"lab_images_per_s": 80000.0, "reference_images_per_s": 25000.0, "speedup": 3.2, "lab_epoch_s": 0.75,
-           "reference_epoch_s": 2.4, "full_profile_epochs": 50, "lab_full_profile_min": 0.625,
-           "reference_full_profile_min": 2.0, "lab_peak_rss_mb": 1000.0, "reference_peak_rss_mb": 900.0}
-    return {"device": "cpu (2 threads)", "date": "2026-11-21", "git_commit": "abcdef1234567890", "repeats": 3,
-            "models": {"ae": row}}
-
-
-README = "# Lab\n\nintro\n<!-- timings -->\nold timings\n<!-- /timings -->\nmiddle\n" \
-         "<!-- results -->\nold results\n<!-- /results -->\n<!-- bench -->\nold bench\n<!-- /bench -->\nend\n"
-
-
-def test_readme_sections_are_rewritten_from_the_run_and_the_benchmark(tmp_path, monkeypatch):
-    outputs = tmp_path / "outputs"
-    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
-    _finished_run(outputs)
-    (outputs / "bench.json").write_text(json.dumps(_bench()))
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
-
-    text = report.update_readme(readme).read_text()
-
-    assert "old timings" not in text and "old results" not in text and "old bench" not in text
-    assert text.startswith("# Lab\n\nintro\n") and "\nmiddle\n" in text and text.endswith("end\n")
-    assert "| AE test reconstruction error (MSE per pixel) | 0.00679 |" in text
-    assert "42.2 (floor, real vs real: 11.5)" in text
-    assert "| `04_gan` | 83.3 min |" in text and "| 01–03 together | 5.6 min |" in text
-    assert "| AE | 50 | 0.75 s | 0.6 min | 2.0 min |" in text  # timings from the benchmark
-    assert "3.20x" in text  # the benchmark's own table
-    assert (tmp_path / "docs" / "figures" / "02_vae_losses.png").exists()
-    assert "](docs/figures/02_vae_losses.png)" in text
-    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, 200 epochs (the reports' set-up: 100)"
-            " | 30.0 |") in text
-    # The three-panel GAN figure holds the real and generated grids, so the two-panel one is left out.
-    assert "](docs/figures/04_gan_options_run.png)" in text and "04_gan_real_vs_generated" not in text
-    assert not (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
-    assert "MNIST" not in text.split("| measure | value |")[1].split("**")[0]  # no MNIST GAN run: no row
-
-
-def test_readme_results_show_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
-    outputs = tmp_path / "outputs"
-    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
-    _finished_run(outputs)
+def _gan_on_mnist(outputs):
     (outputs / "metrics" / "04_gan_mnist.json").write_text(json.dumps({
         "profile": "full", "epochs": 100, "swd": 8.04, "swd_floor": 7.1,
         "classifier_frechet_distance": 1.234, "classifier_frechet_distance_floor": 0.2}))
     (outputs / "figures" / "04_gan_mnist_real_vs_generated.png").write_bytes(base64.b64decode(PNG))
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
 
-    text = report.update_readme(readme).read_text()
 
-    assert ("| GAN sliced Wasserstein distance ×10³ (MNIST, `make run-gan-mnist PROFILE=full`, 100 epochs) "
-            "| 8.0 (floor: 7.1) |") in text
-    assert "| GAN on MNIST: Fréchet distance in the lab classifier's features | 1.23 (floor: 0.20) |" in text
-    assert "](docs/figures/04_gan_mnist_real_vs_generated.png)" in text
-    assert (tmp_path / "docs" / "figures" / "04_gan_mnist_real_vs_generated.png").exists()
+def _bench():
+    row = {"lab_images_per_s": 80000.0, "reference_images_per_s": 25000.0, "speedup": 3.2,
+           "lab_epoch_s": 0.75, "reference_epoch_s": 2.4, "full_profile_epochs": 50,
+           "lab_full_profile_min": 0.625, "reference_full_profile_min": 2.0,
+           "lab_peak_rss_mb": 1000.0, "reference_peak_rss_mb": 900.0}
+    return {"device": "cpu (2 threads)", "date": "2026-11-21", "git_commit": "abcdef1234567890",
+            "repeats": 3, "models": {"ae": row}}
+
+
+# The three files `make readme` writes, each with its markers amid hand-written text.
+PAGES = {
+    "README.md": "# Lab\n\nintro\n<!-- timings -->\nold timings\n<!-- /timings -->\nmiddle\n"
+                 "<!-- headline -->\nold headline\n<!-- /headline -->\nend\n",
+    "docs/results.md": "# Results\n\n<!-- results -->\nold results\n<!-- /results -->\n"
+                       "\n## Provenance\n\nby hand\n",
+    "docs/performance.md": "# Performance\n\n<!-- bench -->\nold bench\n<!-- /bench -->\nafter\n",
+}
+
+
+def _lab(tmp_path, monkeypatch, bench=True, **run):
+    """A repository root with the three pages, and a finished run (and a benchmark) in outputs/."""
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
+    _finished_run(outputs, **run)
+    if bench:
+        (outputs / "bench.json").write_text(json.dumps(_bench()))
+    (tmp_path / "docs").mkdir()
+    for name, text in PAGES.items():
+        (tmp_path / name).write_text(text)
+    return outputs
+
+
+def _pages(root):
+    return {name: (root / name).read_text() for name in PAGES}
+
+
+def _between(text, name):
+    return text.split(f"<!-- {name} -->")[1].split(f"<!-- /{name} -->")[0]
+
+
+def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, monkeypatch):
+    _lab(tmp_path, monkeypatch)
+
+    written = report.update_readme(tmp_path)
+
+    assert sorted(written) == sorted(tmp_path / name for name in PAGES)
+    pages = _pages(tmp_path)
+    readme, results = pages["README.md"], pages["docs/results.md"]
+    performance = pages["docs/performance.md"]
+    for name, page in pages.items():  # the hand-written text around the markers is kept
+        assert "old " not in page, name
+    assert readme.startswith("# Lab\n\nintro\n<!-- timings -->\n") and "\nmiddle\n" in readme
+    assert readme.endswith("<!-- /headline -->\nend\n")
+    assert results.endswith("<!-- /results -->\n\n## Provenance\n\nby hand\n")
+    assert performance.endswith("<!-- /bench -->\nafter\n")
+    # README: the headline rows only, and where the rest is
+    headline = _between(readme, "headline")
+    assert "| AE test reconstruction error (MSE per pixel) | 0.00679 |" in headline
+    assert "| VAE test loss, the negative ELBO it minimises (per image) | 29.13 |" in headline
+    assert "| VAE active latent units | 8 of 32 |" in headline
+    assert "42.2 (floor, real vs real: 11.5)" in headline
+    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, 200 epochs "
+            "(the reports' set-up: 100) | 30.0 |") in headline
+    assert "KL" not in headline and "kNN" not in headline and "log-likelihood" not in headline
+    assert "[docs/results.md](docs/results.md)" in headline
+    assert "| `04_gan` | 83.3 min |" in readme and "| 01–03 together | 5.6 min |" in readme
+    # docs/results.md: every row, with where the run came from
+    assert "| VAE test KL (nats per image) | 10.19 |" in results
+    assert ("| VAE test log-likelihood, importance-weighted (k = 1000, nats per image) "
+            "| -476.3 |") in results
+    assert ("| kNN (k=5) digit accuracy: pixels / PCA-32 / AE / VAE "
+            "| 0.969 / 0.976 / 0.969 / 0.939 |") in results
+    assert "| AE test reconstruction error (MSE per pixel) | 0.00679 |" in results
+    assert "commit `abcdef123456`" in results and "MNIST: data/MNIST/raw (IDX)" in results
+    # docs/performance.md: the benchmark's output, which the README does not repeat
+    assert "3.20x" in performance and "0.75s" in performance
+    assert "commit `abcdef123456`" in performance
+    assert "3.20x" not in readme and "0.75" not in readme and "```" not in readme
+
+
+def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, monkeypatch):
+    outputs = _lab(tmp_path, monkeypatch, figures=tuple(report.RESULT_FIGURES))
+    _gan_on_mnist(outputs)
+
+    report.update_readme(tmp_path)
+
+    readme = (tmp_path / "README.md").read_text()
+    results = (tmp_path / "docs/results.md").read_text()
+    shown = [name for name in report.RESULT_FIGURES if f"](figures/{name}.png)" in results]
+    # The three-panel GAN figure holds the real and generated grids: the two-panel one is left out.
+    assert shown == [name for name in report.RESULT_FIGURES if name != "04_gan_real_vs_generated"]
+    assert readme.count("![") == 3 and readme.count("](docs/figures/") == 3
+    for name in ("02_vae_prior_samples", "04_gan_options_run", "04_gan_mnist_real_vs_generated"):
+        assert f"](docs/figures/{name}.png)" in readme
+        assert f"**{report.RESULT_FIGURES[name].caption}**" in readme
+    for name in shown:  # copied next to the pages that show them
+        assert (tmp_path / "docs" / "figures" / f"{name}.png").exists()
+    assert not (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
+    assert all(len(line) <= 100 for line in readme.splitlines() + results.splitlines()
+               if not line.startswith("|"))  # tables aside, lines as the hand-written ones
+
+
+def test_without_the_options_run_the_two_panel_gan_figure_heads_the_readme(tmp_path, monkeypatch):
+    _lab(tmp_path, monkeypatch, figures=("04_gan_real_vs_generated",))
+
+    report.update_readme(tmp_path)
+
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.count("![") == 1 and "](docs/figures/04_gan_real_vs_generated.png)" in readme
+
+
+def test_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
+    _gan_on_mnist(_lab(tmp_path, monkeypatch))
+
+    report.update_readme(tmp_path)
+
+    readme = (tmp_path / "README.md").read_text()
+    results = (tmp_path / "docs/results.md").read_text()
+    swd = ("| GAN sliced Wasserstein distance ×10³ (MNIST, `make run-gan-mnist PROFILE=full`, "
+           "100 epochs) | 8.0 (floor: 7.1) |")
+    frechet = ("| GAN on MNIST: Fréchet distance in the lab classifier's features "
+               "| 1.23 (floor: 0.20) |")
+    assert swd in readme and swd in results
+    assert frechet in results and frechet not in readme
+    assert "](docs/figures/04_gan_mnist_real_vs_generated.png)" in readme
+    assert "](figures/04_gan_mnist_real_vs_generated.png)" in results
+
+
+def test_without_a_gan_on_mnist_run_there_is_no_mnist_gan_row(tmp_path, monkeypatch):
+    _lab(tmp_path, monkeypatch)
+    report.update_readme(tmp_path)
+    results = (tmp_path / "docs/results.md").read_text()
+    assert "make run-gan-mnist" not in results and "GAN on MNIST" not in results
+
+
+def test_without_a_benchmark_the_performance_page_is_left_as_it_is(tmp_path, monkeypatch):
+    _lab(tmp_path, monkeypatch, bench=False)
+
+    written = report.update_readme(tmp_path)
+
+    assert tmp_path / "docs/performance.md" not in written
+    assert (tmp_path / "docs/performance.md").read_text() == PAGES["docs/performance.md"]
+    readme = (tmp_path / "README.md").read_text()
+    assert "| `04_gan` | 83.3 min |" in readme and "make bench" not in readme
+
+
+def test_a_page_without_its_markers_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    _lab(tmp_path, monkeypatch)
+    (tmp_path / "docs/performance.md").write_text("# Performance\n\nno markers\n")
+    before = _pages(tmp_path)
+
+    with pytest.raises(report.ReportError, match="docs/performance.md has no <!-- bench -->"):
+        report.update_readme(tmp_path)
+    assert _pages(tmp_path) == before
 
 
 def test_readme_is_not_rewritten_from_an_unfinished_run(tmp_path, monkeypatch):
-    outputs = tmp_path / "outputs"
-    monkeypatch.setenv("LAB_OUTPUTS", str(outputs))
-    _finished_run(outputs, status="failed in 04_gan.ipynb")
-    readme = tmp_path / "README.md"
-    readme.write_text(README)
+    _lab(tmp_path, monkeypatch, status="failed in 04_gan.ipynb")
     with pytest.raises(report.ReportError, match="did not finish"):
-        report.update_readme(readme)
-    assert readme.read_text() == README
+        report.update_readme(tmp_path)
+    assert _pages(tmp_path) == PAGES
+
+
+def test_the_committed_pages_have_every_section_make_readme_writes(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))  # no run: only the markers are checked
+    root = Path(report.__file__).resolve().parent.parent
+    for name, bodies in report.readme_sections({}, {}, _bench()).items():
+        assert bodies, name
+        report.replace_sections((root / name).read_text(), bodies, name)  # raises if one is missing
