@@ -1,16 +1,13 @@
 """The lab report, and the README's and docs' result sections, from the last run.
 
-    python -m labutils.report            # outputs/report.html (what `make report` runs)
-    python -m labutils.report readme     # README.md, docs/results.md, docs/performance.md
-                                         # (what `make readme` runs)
+    python -m labutils.report          # outputs/report.html (what `make report` runs)
+    python -m labutils.report readme   # README.md, docs/results.md, docs/performance.md
 
-The report: objective and method first, then every notebook's narrative, figures, tables and
-computed conclusions, in order; code is hidden unless `--show-code`. Every image is embedded
-(base64), and no script is loaded from the network, so the file opens offline.
-
-`make readme` rewrites marked sections only (<!-- name --> ... <!-- /name -->): the README's
-headline results and timings, the full results in docs/results.md, and `make bench`'s output
-in docs/performance.md. What is around the markers is written by hand.
+The report: objective and method, then every notebook's narrative, figures, tables and computed
+conclusions, in order; code hidden unless `--show-code`; every image embedded, no script from the
+network, so it opens offline. `make readme` rewrites marked sections only (<!-- name --> ...
+<!-- /name -->): the README's headline results and timings, the full results, `make bench`'s
+output. What is around the markers is written by hand.
 """
 from __future__ import annotations
 
@@ -161,13 +158,10 @@ RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, 
     "02_vae_losses": Figure("VAE: total loss, reconstruction and KL per epoch", "VAE losses"),
     "03_loss_comparison": Figure("AE and VAE losses on shared axes", "AE and VAE losses"),
     "01_ae_reconstructions": Figure("AE: test digits and reconstructions", "AE reconstructions"),
-    "02_vae_reconstructions": Figure("VAE: test digits and reconstructions",
-                                     "VAE reconstructions"),
+    "02_vae_reconstructions": Figure("VAE: test digits and reconstructions", "VAE reconstructions"),
     "02_vae_prior_samples": Figure("VAE: samples from the prior", "VAE prior samples"),
-    "03_latent_tsne_pca": Figure("t-SNE and PCA of the AE and VAE latent spaces",
-                                 "AE and VAE latent spaces"),
-    "04_gan_real_vs_generated": Figure("GAN: real images beside generated ones",
-                                       "GAN: real and generated"),
+    "03_latent_tsne_pca": Figure("t-SNE and PCA of the AE and VAE latent spaces", "Latent spaces"),
+    "04_gan_real_vs_generated": Figure("GAN: real images beside generated ones", "GAN samples"),
     "04_gan_options_run": Figure(
         "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
         "GAN: real, reports' set-up, with options"),
@@ -183,28 +177,14 @@ SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}
 # The README's figures: at most three, as the two GAN-on-art figures exclude each other.
 HEADLINE_FIGURES = ("02_vae_prior_samples", "04_gan_options_run", "04_gan_real_vs_generated",
                     "04_gan_mnist_real_vs_generated")
-HEADLINE_ROWS = ("ae_mse", "vae_elbo", "vae_active_units", "gan_swd", "gan_options_swd",
-                 "gan_mnist_swd")
+HEADLINE_ROWS = {"ae_mse", "vae_elbo", "vae_active_units", "gan_swd", "gan_options_swd",
+                 "gan_mnist_swd"}
 RESULTS_PAGE, PERFORMANCE_PAGE = "docs/results.md", "docs/performance.md"
-BENCH_METHOD = """\
-`make bench` trains each model for full epochs with the lab's pipeline and with the same model
-written the usual way: `datasets.MNIST` with `ToTensor()` through a shuffling `DataLoader`, plain
-`torch.optim.Adam` and a `loss.item()` every step for the AE and VAE; `ImageFolder` with
-resize/crop/normalise transforms through a `DataLoader` with two workers, plain Adam and NCHW
-tensors for the GAN. Each measurement runs in its own process (so the peak memory is its own), and
-lab and reference alternate (so machine noise hits both alike)."""
-BENCH_WHY = """\
-Where the lab's speed comes from: the data sets live in memory as uint8 tensors (on the GPU when
-there is one), a batch is one indexing operation, and conversion and augmentation run per batch;
-Adam runs as one fused kernel; the GAN's convolutions use the channels-last layout (oneDNN on the
-CPU, cuDNN on the GPU); losses stay on the device and are read back once per epoch, not every step.
-On CUDA the engine also uses bf16 autocast where supported, and `compile=True` in a config turns on
-`torch.compile`."""
 
 
 def _load_metrics() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text())
-            for p in sorted(outputs_dir("metrics").glob("*.json"))}
+    paths = sorted(outputs_dir("metrics").glob("*.json"))
+    return {path.stem: json.loads(path.read_text()) for path in paths}
 
 
 def _fmt(value, spec: str) -> str:
@@ -333,8 +313,7 @@ def _duration(seconds: float) -> str:
 
 
 def timings_markdown(run: dict) -> str:
-    """The README's "how long it takes": the last run's wall time per notebook. (`make bench`'s
-    training times are on docs/performance.md, with the rest of its output.)"""
+    """The README's "how long it takes": the last run's wall time per notebook."""
     notebooks = run.get("notebooks", {})
     rows = [f"| `{stem}` | {_duration(entry['seconds'])} |" for stem, entry in notebooks.items()]
     first_three = [e["seconds"] for stem, e in notebooks.items() if stem[:2] in ("01", "02", "03")]
@@ -348,13 +327,13 @@ def timings_markdown(run: dict) -> str:
 
 
 def bench_markdown(bench: dict) -> str:
-    """docs/performance.md's marked section: how `make bench` measures, its output, and why the
-    lab is faster."""
+    """docs/performance.md's marked section: `make bench`'s output, with its date and commit.
+    (How it measures, and why the lab is faster, is the page's own text around it.)"""
     from labutils.bench import format_table
 
-    return (f"{BENCH_METHOD}\n\nOutput of `make bench` on {bench.get('date', '?')} "
+    return (f"Output of `make bench` on {bench.get('date', '?')} "
             f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n"
-            f"```\n{format_table(bench)}\n```\n\n{BENCH_WHY}\n")
+            f"```\n{format_table(bench)}\n```\n")
 
 
 def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None) -> dict[str, dict]:
