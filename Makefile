@@ -3,7 +3,7 @@
 #   make run-gan-mnist [PROFILE=...]          notebook 04 on MNIST, its fast option -> outputs/
 #   make test                                 unit tests + every notebook under nbval (smoke profile)
 #   make bench                                training speed: the lab against the usual DataLoader way
-#   make report | make readme                 outputs/report.html | the README's results, from the last run
+#   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
 #   make data | make lab | make setup | make clean
 #   make fork REPO=https://github.com/OWNER/NAME  point every badge and setup cell at your fork
 
