@@ -7,6 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from labutils import notebook_setup, report
+from labutils import results as lab_results
 
 PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -153,7 +154,7 @@ def _between(text, name):
 def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch)
 
-    written = report.update_readme(tmp_path)
+    written = lab_results.update_readme(tmp_path)
 
     assert sorted(written) == sorted(tmp_path / name for name in PAGES)
     pages = _pages(tmp_path)
@@ -190,21 +191,38 @@ def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, mo
     assert "3.20x" not in readme and "0.75" not in readme and "```" not in readme
 
 
+def test_a_run_that_trained_nothing_keeps_the_timings_of_the_last_one_that_did(tmp_path, monkeypatch):
+    outputs = _lab(tmp_path, monkeypatch)
+    run = json.loads((outputs / "run.json").read_text())
+    for entry in run["notebooks"].values():
+        entry["trained"] = False  # every notebook loaded its checkpoints
+    (outputs / "run.json").write_text(json.dumps(run))
+
+    lab_results.update_readme(tmp_path)
+
+    readme = (tmp_path / "README.md").read_text()
+    assert _between(readme, "timings") == "\nold timings\n" and "old headline" not in readme
+    run["notebooks"]["04_gan"]["trained"] = True  # one training is a from-scratch time to show
+    (outputs / "run.json").write_text(json.dumps(run))
+    lab_results.update_readme(tmp_path)
+    assert "| `04_gan` | 83.3 min |" in (tmp_path / "README.md").read_text()
+
+
 def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, monkeypatch):
-    outputs = _lab(tmp_path, monkeypatch, figures=tuple(report.RESULT_FIGURES))
+    outputs = _lab(tmp_path, monkeypatch, figures=tuple(lab_results.RESULT_FIGURES))
     _gan_on_mnist(outputs)
 
-    report.update_readme(tmp_path)
+    lab_results.update_readme(tmp_path)
 
     readme = (tmp_path / "README.md").read_text()
     results = (tmp_path / "docs/results.md").read_text()
-    shown = [name for name in report.RESULT_FIGURES if f"](figures/{name}.png)" in results]
+    shown = [name for name in lab_results.RESULT_FIGURES if f"](figures/{name}.png)" in results]
     # The three-panel GAN figure holds the real and generated grids: the two-panel one is left out.
-    assert shown == [name for name in report.RESULT_FIGURES if name != "04_gan_real_vs_generated"]
+    assert shown == [name for name in lab_results.RESULT_FIGURES if name != "04_gan_real_vs_generated"]
     assert readme.count("![") == 3 and readme.count("](docs/figures/") == 3
     for name in ("02_vae_prior_samples", "04_gan_options_run", "04_gan_mnist_real_vs_generated"):
         assert f"](docs/figures/{name}.png)" in readme
-        assert f"**{report.RESULT_FIGURES[name].caption}**" in readme
+        assert f"**{lab_results.RESULT_FIGURES[name].caption}**" in readme
     for name in shown:  # copied next to the pages that show them
         assert (tmp_path / "docs" / "figures" / f"{name}.png").exists()
     assert not (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
@@ -215,7 +233,7 @@ def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, mon
 def test_without_the_options_run_the_two_panel_gan_figure_heads_the_readme(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, figures=("04_gan_real_vs_generated",))
 
-    report.update_readme(tmp_path)
+    lab_results.update_readme(tmp_path)
 
     readme = (tmp_path / "README.md").read_text()
     assert readme.count("![") == 1 and "](docs/figures/04_gan_real_vs_generated.png)" in readme
@@ -224,7 +242,7 @@ def test_without_the_options_run_the_two_panel_gan_figure_heads_the_readme(tmp_p
 def test_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
     _gan_on_mnist(_lab(tmp_path, monkeypatch))
 
-    report.update_readme(tmp_path)
+    lab_results.update_readme(tmp_path)
 
     readme = (tmp_path / "README.md").read_text()
     results = (tmp_path / "docs/results.md").read_text()
@@ -240,7 +258,7 @@ def test_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
 
 def test_without_a_gan_on_mnist_run_there_is_no_mnist_gan_row(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch)
-    report.update_readme(tmp_path)
+    lab_results.update_readme(tmp_path)
     results = (tmp_path / "docs/results.md").read_text()
     assert "make run-gan-mnist" not in results and "GAN on MNIST" not in results
 
@@ -248,7 +266,7 @@ def test_without_a_gan_on_mnist_run_there_is_no_mnist_gan_row(tmp_path, monkeypa
 def test_without_a_benchmark_the_performance_page_is_left_as_it_is(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, bench=False)
 
-    written = report.update_readme(tmp_path)
+    written = lab_results.update_readme(tmp_path)
 
     assert tmp_path / "docs/performance.md" not in written
     assert (tmp_path / "docs/performance.md").read_text() == PAGES["docs/performance.md"]
@@ -262,20 +280,20 @@ def test_a_page_without_its_markers_is_refused_and_nothing_is_written(tmp_path, 
     before = _pages(tmp_path)
 
     with pytest.raises(report.ReportError, match="docs/performance.md has no <!-- bench -->"):
-        report.update_readme(tmp_path)
+        lab_results.update_readme(tmp_path)
     assert _pages(tmp_path) == before
 
 
 def test_readme_is_not_rewritten_from_an_unfinished_run(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, status="failed in 04_gan.ipynb")
     with pytest.raises(report.ReportError, match="did not finish"):
-        report.update_readme(tmp_path)
+        lab_results.update_readme(tmp_path)
     assert _pages(tmp_path) == PAGES
 
 
 def test_the_committed_pages_have_every_section_make_readme_writes(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))  # no run: only the markers are checked
     root = Path(report.__file__).resolve().parent.parent
-    for name, bodies in report.readme_sections({}, {}, _bench()).items():
+    for name, bodies in lab_results.readme_sections({}, {}, _bench()).items():
         assert bodies, name
-        report.replace_sections((root / name).read_text(), bodies, name)  # raises if one is missing
+        lab_results.replace_sections((root / name).read_text(), bodies, name)  # raises if one is missing

@@ -1,0 +1,276 @@
+"""The results of the last run as Markdown: `make readme` rewrites the marked sections (<!-- name -->
+... <!-- /name -->) of README.md (headline results and timings), docs/results.md (every result,
+with where it comes from) and docs/performance.md (`make bench`'s output). What is around the
+markers is written by hand.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import textwrap
+from pathlib import Path
+from typing import NamedTuple
+
+from labutils.runtime import outputs_dir, repo_root
+
+
+class ReportError(RuntimeError):
+    """The run's notebooks or records are missing or unfinished: nothing is made from them."""
+
+
+class Figure(NamedTuple):
+    caption: str  # the bold line above the image
+    alt: str  # the image's alternative text: short, so that its Markdown line stays readable
+
+
+class Row(NamedTuple):
+    key: str  # what the row is, for choosing the README's headline rows
+    measure: str
+    value: str
+
+
+RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, in this order
+    "02_vae_losses": Figure("VAE: total loss, reconstruction and KL per epoch", "VAE losses"),
+    "03_loss_comparison": Figure("AE and VAE losses on shared axes", "AE and VAE losses"),
+    "01_ae_reconstructions": Figure("AE: test digits and reconstructions", "AE reconstructions"),
+    "02_vae_reconstructions": Figure("VAE: test digits and reconstructions", "VAE reconstructions"),
+    "02_vae_prior_samples": Figure("VAE: samples from the prior", "VAE prior samples"),
+    "03_latent_tsne_pca": Figure("t-SNE and PCA of the AE and VAE latent spaces", "Latent spaces"),
+    "04_gan_real_vs_generated": Figure("GAN: real images beside generated ones", "GAN samples"),
+    "04_gan_options_run": Figure(
+        "GAN: real images, the reports' set-up, and the same with DiffAugment, R1 and EMA",
+        "GAN: real, reports' set-up, with options"),
+    "04_gan_options_run_swd": Figure(
+        "GAN: the distance to the real images during training, both runs",
+        "GAN: distance during training"),
+    "04_gan_mnist_real_vs_generated": Figure(
+        "GAN on MNIST (`make run-gan-mnist`): real digits beside generated ones",
+        "GAN on MNIST: real and generated"),
+}
+# Shown only when the other figure is missing: the three-panel figure holds the two-panel one.
+SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}
+# The README's figures: at most three, as the two GAN-on-art figures exclude each other.
+HEADLINE_FIGURES = ("02_vae_prior_samples", "04_gan_options_run", "04_gan_real_vs_generated",
+                    "04_gan_mnist_real_vs_generated")
+HEADLINE_ROWS = {"ae_mse", "vae_elbo", "vae_active_units", "gan_swd", "gan_options_swd",
+                 "gan_mnist_swd"}
+RESULTS_PAGE, PERFORMANCE_PAGE = "docs/results.md", "docs/performance.md"
+
+
+def _load_metrics() -> dict[str, dict]:
+    paths = sorted(outputs_dir("metrics").glob("*.json"))
+    return {path.stem: json.loads(path.read_text()) for path in paths}
+
+
+def _fmt(value, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _paragraph(text: str) -> str:
+    """`text` wrapped at 100 columns, like the hand-written Markdown around it; a `code span`
+    is kept on one line, so that a command reads whole in the source too."""
+    kept = re.sub(r"`[^`]*`", lambda span: span.group().replace(" ", "\0"), text)
+    wrapped = textwrap.fill(kept, width=100, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\0", " ")
+
+
+def _result_figures() -> list[str]:
+    """The RESULT_FIGURES that this run made, less those that a figure it also made supersedes."""
+    made = [name for name in RESULT_FIGURES if (outputs_dir("figures") / f"{name}.png").exists()]
+    return [name for name in made if SUPERSEDED.get(name) not in made]
+
+
+def _autoencoder_rows(ae: dict, vae: dict, evaluation: dict) -> list[Row]:
+    """Notebooks 01-03: reconstruction, the VAE's loss terms, likelihood, latent structure."""
+    latent_dim = vae.get("config", {}).get("latent_dim", "—")
+    rows = [
+        Row("ae_mse", "AE test reconstruction error (MSE per pixel)",
+            _fmt(ae.get("test_mse"), ".5f")),
+        Row("vae_mse", "VAE test reconstruction error (MSE per pixel, posterior mean)",
+            _fmt(vae.get("test_recon_mse"), ".5f")),
+        Row("vae_kl", "VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
+        Row("vae_elbo", "VAE test loss, the negative ELBO it minimises (per image)",
+            _fmt(vae.get("test_elbo"), ".2f")),
+        Row("vae_active_units", "VAE active latent units",
+            f"{vae.get('active_units', '—')} of {latent_dim}"),
+    ]
+    if iwae := evaluation.get("iwae", {}):
+        rows.append(Row("vae_log_likelihood", "VAE test log-likelihood, importance-weighted "
+                        f"(k = {iwae.get('k')}, nats per image)",
+                        _fmt(iwae.get("log_likelihood_nats"), ".1f")))
+    for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"),
+                      ("linear_probe_accuracy", "linear-probe accuracy"),
+                      ("silhouette", "silhouette by digit")):
+        if key in evaluation:
+            values = " / ".join(_fmt(evaluation[key].get(k), ".3f")
+                                for k in ("pixels", "pca", "ae", "vae"))
+            rows.append(Row(key, f"{name}: pixels / PCA-32 / AE / VAE", values))
+    return rows
+
+
+def _gan_rows(gan: dict) -> list[Row]:
+    """Notebook 04 on art: the reports' set-up against its floor, and the run with the options."""
+    if not gan:
+        return []
+    data = gan.get("data_label", gan.get("data_source", ""))
+    rows = [Row("gan_swd", f"GAN sliced Wasserstein distance ×10³ ({data})",
+                f"{_fmt(gan.get('swd'), '.1f')} "
+                f"(floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})")]
+    if options := gan.get("options_run"):
+        rows.append(Row("gan_options_swd",
+                        "GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
+                        f"{options.get('epochs', '?')} epochs "
+                        f"(the reports' set-up: {gan.get('epochs', '?')})",
+                        _fmt(options.get("swd"), ".1f")))
+    return rows
+
+
+def _gan_mnist_rows(mnist: dict) -> list[Row]:
+    """Notebook 04 on MNIST, from its own run (`make run-gan-mnist`): said in the row."""
+    if not mnist:
+        return []
+    source = (f"MNIST, `make run-gan-mnist PROFILE={mnist.get('profile', '?')}`, "
+              f"{mnist.get('epochs', '?')} epochs")
+    frechet = (f"{_fmt(mnist.get('classifier_frechet_distance'), '.2f')} "
+               f"(floor: {_fmt(mnist.get('classifier_frechet_distance_floor'), '.2f')})")
+    return [Row("gan_mnist_swd", f"GAN sliced Wasserstein distance ×10³ ({source})",
+                f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})"),
+            Row("gan_mnist_frechet",
+                "GAN on MNIST: Fréchet distance in the lab classifier's features", frechet)]
+
+
+def result_rows(metrics: dict[str, dict]) -> list[Row]:
+    """Every measure of the results table, in order, from the run's metrics files."""
+    return (_autoencoder_rows(metrics.get("01_autoencoder", {}), metrics.get("02_vae", {}),
+                              metrics.get("03_evaluation", {}))
+            + _gan_rows(metrics.get("04_gan", {}))
+            + _gan_mnist_rows(metrics.get("04_gan_mnist", {})))
+
+
+def _table(rows: list[Row]) -> str:
+    lines = (f"| {row.measure} | {row.value} |" for row in rows)
+    return "\n".join(["| measure | value |", "|---|---|", *lines])
+
+
+def _figures(names: list[str], figures_dir: str) -> str:
+    return "\n\n".join(f"**{RESULT_FIGURES[name].caption}**\n\n"
+                       f"![{RESULT_FIGURES[name].alt}]({figures_dir}/{name}.png)" for name in names)
+
+
+def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "figures") -> str:
+    """docs/results.md's marked section: where the run came from, every measure, every figure."""
+    minutes = run.get("total_seconds", 0) / 60
+    header = _paragraph(
+        f"From one `make run-all PROFILE={run.get('profile', '?')}` run "
+        f"on {run.get('device', '?')}, started {run.get('started', '?')}, {minutes:.0f} min in all "
+        f"(commit `{run.get('git_commit', '?')[:12]}`). "
+        f"Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
+        "`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
+    table, figures = _table(result_rows(metrics)), _figures(_result_figures(), figures_dir)
+    return f"{header}\n\n{table}\n\n{figures}\n"
+
+
+def headline_markdown(run: dict, metrics: dict[str, dict],
+                      figures_dir: str = "docs/figures") -> str:
+    """The README's marked results: a few rows and at most three figures, and where the rest is."""
+    rows = [row for row in result_rows(metrics) if row.key in HEADLINE_ROWS]
+    figures = [name for name in _result_figures() if name in HEADLINE_FIGURES]
+    header = _paragraph(
+        f"From the `make run-all PROFILE={run.get('profile', '?')}` run started "
+        f"{run.get('started', '?')} on {run.get('device', '?')} "
+        f"(commit `{run.get('git_commit', '?')[:12]}`). Every measure, every figure and where "
+        f"each comes from: [{RESULTS_PAGE}]({RESULTS_PAGE}).")
+    return f"{header}\n\n{_table(rows)}\n\n{_figures(figures, figures_dir)}\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def timings_markdown(run: dict) -> str:
+    """The README's "how long it takes": the last run's wall time per notebook."""
+    notebooks = run.get("notebooks", {})
+    rows = [f"| `{stem}` | {_duration(entry['seconds'])} |" for stem, entry in notebooks.items()]
+    first_three = [e["seconds"] for stem, e in notebooks.items() if stem[:2] in ("01", "02", "03")]
+    if len(first_three) == 3:
+        rows.append(f"| 01–03 together | {_duration(sum(first_three))} |")
+    rows.append(f"| all, with papermill's start-up | {_duration(run.get('total_seconds', 0))} |")
+    intro = _paragraph(f"`make run-all PROFILE={run.get('profile', '?')}` "
+                       f"on {run.get('device', '?')}, started {run.get('started', '?')} "
+                       "(from `outputs/run.json`):")
+    return f"{intro}\n\n| notebook | wall time |\n|---|---|\n" + "\n".join(rows) + "\n"
+
+
+def bench_markdown(bench: dict) -> str:
+    """docs/performance.md's marked section: `make bench`'s output, with its date and commit.
+    (How it measures, and why the lab is faster, is the page's own text around it.)"""
+    from labutils.bench import format_table
+
+    return (f"Output of `make bench` on {bench.get('date', '?')} "
+            f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n"
+            f"```\n{format_table(bench)}\n```\n")
+
+
+def trained_nothing(run: dict) -> bool:
+    """True when every notebook of the run loaded its checkpoints: its times are load times."""
+    trained = [entry.get("trained") for entry in run.get("notebooks", {}).values()]
+    return bool(trained) and all(t is False for t in trained)
+
+
+def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None) -> dict[str, dict]:
+    """{file, from the repository root: {marker name: its new text}}: what `make readme` writes.
+
+    The timings only from a run that trained (a run that loaded everything keeps the last ones);
+    the bench section only when there is a `make bench` output to write."""
+    readme = {"headline": headline_markdown(run, metrics)}
+    if not trained_nothing(run):
+        readme["timings"] = timings_markdown(run)
+    return {"README.md": readme,
+            RESULTS_PAGE: {"results": full_results_markdown(run, metrics)},
+            PERFORMANCE_PAGE: {"bench": bench_markdown(bench)} if bench else {}}
+
+
+def replace_sections(text: str, bodies: dict[str, str], where: str) -> str:
+    """`text` with what is between each `<!-- name -->` and `<!-- /name -->` replaced by its body.
+
+    A missing marker is refused, naming the file (`where`): `make readme` writes nowhere else."""
+    for name, body in bodies.items():
+        begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+        start, stop = text.find(begin), text.find(end)
+        if start < 0 or stop < start:
+            raise ReportError(f"{where} has no {begin} ... {end} section: put the two markers "
+                              "where `make readme` should write it.")
+        text = text[:start + len(begin)] + "\n" + body + text[stop:]
+    return text
+
+
+def _finished_run() -> dict:
+    run_json = outputs_dir() / "run.json"
+    if not run_json.exists():
+        raise ReportError(f"{run_json} is missing: run `make run-all` first.")
+    run = json.loads(run_json.read_text())
+    if run.get("status") != "ok":
+        raise ReportError(f"The last run did not finish ({run.get('status')}): "
+                          "the README shows finished runs only.")
+    return run
+
+
+def update_readme(root: Path | None = None) -> list[Path]:
+    """Rewrite the marked sections of README.md, docs/results.md and docs/performance.md from the
+    last run (and from `outputs/bench.json`, when there is one), and copy the results' figures to
+    docs/figures/. Every file is checked before any is written. Returns the files written."""
+    root = root or repo_root()
+    run = _finished_run()
+    bench_json = outputs_dir() / "bench.json"
+    bench = json.loads(bench_json.read_text()) if bench_json.exists() else None
+    sections = readme_sections(run, _load_metrics(), bench)
+    texts = {root / name: replace_sections((root / name).read_text(), bodies, name)
+             for name, bodies in sections.items() if bodies}
+    figures = root / "docs" / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for name in _result_figures():
+        shutil.copyfile(outputs_dir("figures") / f"{name}.png", figures / f"{name}.png")
+    for path, text in texts.items():
+        path.write_text(text)
+    return list(texts)
