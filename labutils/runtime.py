@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -140,3 +141,100 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
+
+
+# --- Sharing the CPU between the lab's trainings -------------------------------------------------
+# Two processes that each run torch's default threads on the same cores do not each get half the
+# speed: their threads spin waiting for each other, and an epoch takes 60 times as long. So every
+# training on the CPU registers itself here, and each uses its share of the threads it would use
+# alone: all of them alone, half of them beside one other training, and so on.
+CPU_SHARE_DIR = Path(tempfile.gettempdir()) / "labutils-cpu-share"
+THREADS_ENV = "LAB_THREADS"  # LAB_THREADS=N: always N threads, whatever else trains
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def trainings_running(folder: Path | None = None) -> int:
+    """How many of the lab's processes are training on the CPU now (this one included if it is);
+    the registrations of processes that ended without saying so are removed."""
+    folder = folder or CPU_SHARE_DIR
+    count = 0
+    for entry in folder.glob("*.pid") if folder.is_dir() else []:
+        if entry.stem.isdigit() and _alive(int(entry.stem)):
+            count += 1
+        else:
+            entry.unlink(missing_ok=True)
+    return count
+
+
+class CPUShare:
+    """While active, this process trains with its share of the CPU's threads (see above).
+
+    `threads_alone` is what it uses with no other training beside it: torch's own default, so a
+    training alone is exactly as fast as without the policy. `update()` looks again (cheap: one
+    directory listing); the engine calls it every few dozen batches, so a training started beside
+    this one is noticed within seconds. `LAB_THREADS=N` in the environment turns the policy off.
+    """
+
+    def __init__(self, folder: Path | None = None):
+        import torch
+
+        self.folder = folder or CPU_SHARE_DIR
+        self.fixed = int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None
+        self.threads_alone = torch.get_num_threads()
+        self._entry = self.folder / f"{os.getpid()}.pid"
+
+    def __enter__(self) -> "CPUShare":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._entry.touch()
+        self.update()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        self._entry.unlink(missing_ok=True)
+        torch.set_num_threads(self.fixed or self.threads_alone)
+
+    def threads(self) -> int:
+        """The threads this process should use now."""
+        if self.fixed:
+            return self.fixed
+        return max(1, self.threads_alone // max(1, trainings_running(self.folder)))
+
+    def update(self) -> int:
+        import torch
+
+        threads = self.threads()
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+        return threads
+
+
+# --- Progress of a headless run -----------------------------------------------------------------
+PROGRESS_ENV = "LAB_PROGRESS_FILE"  # set by `make run-all` for each notebook it runs
+
+
+def report_progress(**event: Any) -> None:
+    """Append one event (JSON, with the time) to $LAB_PROGRESS_FILE, where `make run-all` shows it
+    in the terminal; without the variable (Jupyter, the tests) nothing happens. Never in a notebook's
+    own output, and never an error: progress is a courtesy, not part of the run."""
+    path = os.environ.get(PROGRESS_ENV)
+    if not path:
+        return
+    import json
+    import time
+
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps({"time": time.time(), **event}) + "\n")
+    except OSError:
+        pass

@@ -37,7 +37,7 @@ def test_history_has_train_and_test_metrics_per_epoch(tmp_path):
 def test_checkpoint_round_trip_loads_instead_of_training(tmp_path, capsys):
     trainer, model = _trainer(tmp_path, num_epochs=2)
     trainer.fit()
-    assert not list(tmp_path.glob("*.tmp"))  # written atomically
+    assert not list(tmp_path.glob("*.part"))  # written atomically
     again, fresh = _trainer(tmp_path, num_epochs=2, seed=123)  # different init: must be overwritten
     history = again.fit()
     assert "Training skipped" in capsys.readouterr().out
@@ -123,3 +123,29 @@ def test_mixed_precision_resolution_and_a_bf16_step():
     step.autocast_dtype = torch.bfloat16
     metrics = step.train_step((torch.rand(8, 784),))
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in metrics.values())
+
+
+def test_a_cpu_training_shares_the_cpu_and_reports_its_progress(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from labutils import runtime
+
+    share_dir = tmp_path / "share"
+    monkeypatch.setattr(runtime, "CPU_SHARE_DIR", share_dir)
+    monkeypatch.setenv(runtime.PROGRESS_ENV, str(tmp_path / "progress.jsonl"))
+    trainer, _ = _trainer(tmp_path, num_epochs=2)
+    registered = []
+    step_once = trainer.step.train_step
+    monkeypatch.setattr(trainer.step, "train_step",
+                        lambda batch: registered.append(sorted(p.name for p in share_dir.iterdir())) or step_once(batch))
+    trainer.fit()
+    assert registered and all(names == [f"{os.getpid()}.pid"] for names in registered)
+    assert list(share_dir.iterdir()) == []  # gone once training ends
+    _trainer(tmp_path, num_epochs=2)[0].fit()  # loads the finished run
+    events = [json.loads(line) for line in (tmp_path / "progress.jsonl").read_text().splitlines()]
+    assert [(e["status"], e["epoch"]) for e in events] == [("training", 0), ("training", 1), ("training", 2),
+                                                           ("loaded", 2)]
+    assert events[1]["eta_seconds"] == pytest.approx(events[1]["epoch_seconds"]) and events[2]["eta_seconds"] == 0
+    assert {e["run"] for e in events} == {"run"}
+

@@ -1,3 +1,5 @@
+import json
+import os
 import random
 
 import numpy as np
@@ -60,3 +62,36 @@ def test_an_interrupted_atomic_write_leaves_the_old_file_whole(tmp_path):
 def test_checkpoints_live_under_the_outputs_tree_by_run_id(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     assert runtime.checkpoint_path("vae-1a2b3c4d") == tmp_path / "checkpoints" / "vae-1a2b3c4d.pt"
+
+
+def test_trainings_share_the_threads_they_would_use_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv(runtime.THREADS_ENV, raising=False)
+    before = torch.get_num_threads()
+    with runtime.CPUShare(tmp_path) as share:
+        alone = share.threads_alone
+        assert share.threads() == alone and torch.get_num_threads() == alone
+        (tmp_path / f"{os.getppid()}.pid").touch()  # another training, alive: the parent process
+        assert share.update() == max(1, alone // 2) == torch.get_num_threads()
+        (tmp_path / "999999999.pid").touch()  # a training that ended without saying so
+        assert runtime.trainings_running(tmp_path) == 2 and not (tmp_path / "999999999.pid").exists()
+    assert not (tmp_path / f"{os.getpid()}.pid").exists()
+    assert torch.get_num_threads() == before
+
+
+def test_lab_threads_fixes_the_count_whatever_else_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv(runtime.THREADS_ENV, "1")
+    before = torch.get_num_threads()
+    (tmp_path / f"{os.getppid()}.pid").touch()
+    with runtime.CPUShare(tmp_path) as share:
+        assert share.update() == 1 == torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
+def test_progress_goes_to_the_side_file_only_when_a_run_asks_for_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(runtime.PROGRESS_ENV, raising=False)
+    runtime.report_progress(run="ae", epoch=1)  # nowhere to write: nothing happens
+    monkeypatch.setenv(runtime.PROGRESS_ENV, str(tmp_path / "p.jsonl"))
+    runtime.report_progress(run="ae", epoch=1)
+    runtime.report_progress(run="ae", epoch=2)
+    events = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in events] == [1, 2] and all("time" in e for e in events)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from labutils.runtime import save_atomically
+from labutils.runtime import CPUShare, report_progress, save_atomically
 
 
 class Step:
@@ -35,8 +35,7 @@ class Step:
         """Context for the forward pass and loss: bf16 autocast when enabled, else nothing."""
         if self.autocast_dtype is None:
             return nullcontext()
-        device_type = next(next(iter(self.modules.values())).parameters()).device.type
-        return torch.autocast(device_type, dtype=self.autocast_dtype)
+        return torch.autocast(_device_type(self), dtype=self.autocast_dtype)
 
     def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -92,6 +91,11 @@ class History:
 
 
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
+CPU_SHARE_EVERY = 20  # batches between two looks at how many trainings share the CPU
+
+
+def _device_type(step: Step) -> str:
+    return next(next(iter(step.modules.values())).parameters()).device.type
 
 
 def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
@@ -175,6 +179,7 @@ class Trainer:
         self.verbose = verbose  # headless only: False prints no per-epoch lines
         self.log_every = log_every
         self.history = History()
+        self._cpu_share: CPUShare | None = None  # while training on the CPU (see runtime.CPUShare)
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -227,20 +232,35 @@ class Trainer:
         return True
 
     # -- training ----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The run's name in progress reports: its checkpoint's (the run id), else "training"."""
+        return self.checkpoint_path.stem if self.checkpoint_path else "training"
+
     def fit(self) -> History:
         if self.load_checkpoint():
             done = len(self.history)
             if done >= self.num_epochs:
                 print(f"Loaded {self.checkpoint_path.name}: {done} epochs, trained in "
                       f"{self.history.total_seconds:.0f} s. Training skipped (delete the file to retrain).")
+                report_progress(run=self.name, status="loaded", epoch=done, epochs=self.num_epochs)
                 self.step.train(False)
                 return self.history
             print(f"Resuming {self.loaded_from.name} from epoch {done}/{self.num_epochs}"
                   + (f" into {self.checkpoint_path.name}." if self.loaded_from != self.checkpoint_path else "."))
+        on_cpu = _device_type(self.step) == "cpu"
+        with CPUShare() if on_cpu else nullcontext() as share:
+            self._cpu_share = share
+            self._train_epochs()
+        self.step.train(False)
+        return self.history
 
+    def _train_epochs(self) -> None:
         start = len(self.history)
+        report_progress(run=self.name, status="training", epoch=start, epochs=self.num_epochs)
         epochs = range(start + 1, self.num_epochs + 1)
         bar = tqdm(epochs, desc="epochs", disable=not self.progress, initial=start, total=self.num_epochs)
+        session_seconds = 0.0
         for epoch in bar:
             t0 = time.perf_counter()
             train_metrics = self._train_epoch(epoch)
@@ -253,8 +273,10 @@ class Trainer:
             self.history.epochs.append(row)
             self.save_checkpoint()
             self._report(bar, row)
-        self.step.train(False)
-        return self.history
+            session_seconds += row["seconds"]
+            per_epoch = session_seconds / (epoch - start)
+            report_progress(run=self.name, status="training", epoch=epoch, epochs=self.num_epochs,
+                            epoch_seconds=row["seconds"], eta_seconds=per_epoch * (self.num_epochs - epoch))
 
     def _train_epoch(self, epoch: int) -> dict[str, torch.Tensor]:
         self.step.train(True)
@@ -262,6 +284,8 @@ class Trainer:
         batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
         for i, batch in enumerate(batches, start=1):
             rows.append(self.step.train_step(batch))
+            if self._cpu_share is not None and i % CPU_SHARE_EVERY == 0:
+                self._cpu_share.update()
             if i % self.log_every == 0:
                 self._check_finite(rows[-self.log_every:], epoch, i)
                 if self.progress:
