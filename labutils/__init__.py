@@ -10,8 +10,9 @@ a module imports only from the layers above it in this list (tests/test_layers.p
     metrics   measurements and metrics files                labutils.metrics
     training  one engine, per-family steps, recipes         labutils.training
     plots     figures                                       labutils.plots
-    profiles, pipeline, report, bench, notebook_setup: the parameter sets, `make run-all`,
-              `make report`/`make readme`, `make bench`, and the notebooks' opening
+    profiles, progress, pipeline, report, bench, notebook_setup: the parameter sets, what a
+              headless run shows, `make run-all`, `make report`/`make readme`, `make bench`,
+              and the notebooks' opening
 """
 from __future__ import annotations
 

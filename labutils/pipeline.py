@@ -5,12 +5,16 @@
     python -m labutils.pipeline prepare --profile smoke --out DIR   # parameterised copies for nbval
 
 Each run writes `outputs/run.json` (`outputs/run_NAME.json` for `--only NAME`): profile, device,
-git commit, library versions, the data sources the notebooks reported and each notebook's wall time.
+git commit, library versions, the data sources the notebooks reported, each notebook's wall time
+and whether it trained anything (or only loaded checkpoints). Before it starts it prints each
+notebook's expected time; while a notebook runs, the terminal shows its section, its training's
+epoch and the time left (`labutils.progress`).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -19,9 +23,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
-from labutils.runtime import outputs_dir, repo_root
+from labutils.progress import ProgressWatcher, estimate_table, record_notebook_time
+from labutils.runtime import PROGRESS_ENV, outputs_dir, repo_root
 
 DEFAULT_KERNEL = "generative-lab"
+# The kernel's own start-up notices (e.g. that it talks to papermill over local TCP) are not the
+# run's news: only its errors reach the terminal.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def notebooks_in_order(directory: Path | None = None) -> list[Path]:
@@ -117,15 +125,22 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None =
         "status": "running",
     }
     run_json = outputs_dir() / ("run.json" if only is None else f"run_{'+'.join(only)}.json")
+    print(estimate_table(profile, record["device"], list(runs)), flush=True)
     started = time.perf_counter()
     for name, notebook in runs.items():
         target = executed_dir / f"{name}.ipynb"
         print(f"==> {target.name} (profile {profile})", flush=True)
         t0 = time.perf_counter()
         entry: dict = {"output": str(target.relative_to(repo_root()) if target.is_relative_to(repo_root()) else target)}
+        progress = outputs_dir("progress") / f"{name}.jsonl"
+        progress.unlink(missing_ok=True)
+        os.environ[PROGRESS_ENV] = str(progress)  # the kernel inherits it
+        watcher = ProgressWatcher(target, progress)
         try:
-            pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, name),
-                                kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False, log_output=True)
+            with watcher:
+                pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, name),
+                                    kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
+                                    extra_arguments=KERNEL_ARGUMENTS)
         except PapermillExecutionError as err:
             entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
                          error=f"cell {err.exec_count}: {err.ename}: {err.evalue}")
@@ -136,8 +151,10 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None =
             print(f"\nFAILED: {target.name}, cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
                   f"The executed notebook, with the traceback, is at {target}.", file=sys.stderr)
             return 1
-        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), **_notebook_report(name))
+        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), trained=watcher.trained,
+                     **_notebook_report(name))
         record["notebooks"][name] = entry
+        record_notebook_time(profile, record["device"], name, entry["seconds"], watcher.trained)
         print(f"<== {target.name} done in {entry['seconds']:.0f} s", flush=True)
     record["data_sources"] = sorted({e["data_source"] for e in record["notebooks"].values() if "data_source" in e})
     record["total_seconds"] = round(time.perf_counter() - started, 1)

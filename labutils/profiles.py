@@ -44,6 +44,19 @@ EXTRA_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Wall times from scratch on the machine the lab is built on (2 CPU cores, no GPU), each notebook run
+# alone: `make run-all` shows them before it starts until it has timed a run on the user's own device.
+REFERENCE_DEVICE = "cpu (2 threads)"
+REFERENCE_SECONDS: dict[str, dict[str, float]] = {
+    # 01-03 and 04's main run and study as measured at 7f21e34's predecessors (README), 04 with the R1
+    # study run (879 s) and the 200-epoch options run (5805 s) it gained since; the GAN on MNIST: 100
+    # epochs of 80 s.
+    "full": {"01_autoencoder": 56, "02_vae": 84, "03_evaluation": 78, "04_gan": 11910, "04_gan_mnist": 8000},
+    "quick": {"01_autoencoder": 13, "02_vae": 20, "03_evaluation": 55, "04_gan": 2280, "04_gan_mnist": 480},
+    "smoke": {"01_autoencoder": 10, "02_vae": 10, "03_evaluation": 20, "04_gan": 60, "04_gan_mnist": 15},
+}
+
+
 def parameters(profile: str, notebook: str) -> dict[str, Any]:
     """The papermill parameters of `notebook` (its stem, e.g. "02_vae", or an EXTRA_RUNS name) under `profile`."""
     if profile not in PROFILES:
