@@ -9,7 +9,7 @@ from labutils.data.gan_data import GANData, mnist_for_gan
 from labutils.data.loaders import TensorLoader, to_signed_unit_interval
 from labutils.metrics import images as image_metrics
 from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
-from labutils.models.sampling import ema_decay_at, noise, recalibrate_batchnorm, to_uint8, update_ema
+from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
 from labutils.runtime import checkpoint_path
 from labutils.training.diffaugment import diff_augment
 from labutils.training.engine import Trainer
@@ -116,6 +116,30 @@ def test_swd_is_exactly_zero_for_identical_descriptors_and_needs_equal_sizes():
     assert image_metrics.swd_from_descriptors(d, d, 32)["average"] == 0
     with pytest.raises(ValueError, match="same shape"):
         image_metrics.swd(a, a[:8])
+
+
+def test_columns_sort_as_torch_sorts_them():
+    x = torch.randn(300, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(image_metrics._sort_columns(x), torch.sort(x, dim=0).values)
+
+
+def test_the_monitor_measures_exactly_what_the_full_computation_gives(tmp_path):
+    """The monitor keeps the real side's projections; each measurement must equal `swd` from scratch."""
+    from labutils.training.gan_step import SWDMonitor
+
+    real = _textures(40, 0)
+    monitor = SWDMonitor(real, n=16, latent_dim=8, seed=5)
+    g = Generator(latent_dim=8, image_size=32, channels=3, width=4)
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(5))
+    reference = image_metrics.patch_descriptors(real[order[:16]], seed=5)
+    other = image_metrics.patch_descriptors(real[order[16:32]], seed=6)
+    assert monitor.floor == image_metrics.swd_from_descriptors(reference, other, 32, seed=7)["average"]
+    fake = image_metrics.patch_descriptors(to_uint8(generate(g, monitor.noise)), seed=6)
+    expected = image_metrics.swd_from_descriptors(reference, fake, 32, seed=7)["average"]
+    assert monitor(g) == expected
+    with torch.no_grad():
+        g.net[-2].weight.mul_(3)  # another generator: another distance, from the same kept real side
+    assert monitor(g) != expected
 
 
 def test_laplacian_pyramid_reconstructs_the_image():

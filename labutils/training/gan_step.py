@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from labutils.config import GANConfig
-from labutils.metrics.images import patch_descriptors, swd_from_descriptors
+from labutils.metrics.images import (SWD_SCALE, level_names, patch_descriptors, sliced_wasserstein_sorted,
+                                     sorted_projections)
 from labutils.models.gan import Discriminator, Generator
 from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
 from labutils.training.diffaugment import diff_augment
@@ -24,7 +25,9 @@ class SWDMonitor:
     `n` real images (fixed, drawn once) against `n` images generated from fixed noise; the floor
     is the same distance between those real images and `n` other real ones. With a small `n`
     the numbers are noisier and higher than the notebook's final measurement on more images,
-    but they are comparable with each other epoch to epoch. The real side is computed on first use.
+    but they are comparable with each other epoch to epoch. The real side (descriptors, and their
+    sorted projections on each level's fixed directions) is computed once, on first use: each
+    measurement then costs the generated side only.
     """
 
     def __init__(self, real: torch.Tensor, n: int, latent_dim: int, seed: int):
@@ -33,16 +36,25 @@ class SWDMonitor:
             raise ValueError(f"The distance needs at least 4 real images, got {len(real)}.")
         self.real, self.seed, self.image_size = real, seed, real.shape[-1]
         self.noise = noise(self.n, latent_dim, seed + 3)
-        self._reference: list[torch.Tensor] | None = None
+        self._reference: list[list[torch.Tensor]] | None = None  # per level: its sorted projections
         self._floor: float | None = None
+
+    def _level_seeds(self) -> range:
+        return range(self.seed + 2, self.seed + 2 + len(level_names(self.image_size)))  # as `swd` seeds them
+
+    def _distance(self, descriptors: list[torch.Tensor]) -> float:
+        """The average over pyramid levels of SWD x 10^3 between the real sample and `descriptors`."""
+        per_level = [SWD_SCALE * sliced_wasserstein_sorted(reference, sorted_projections(d, seed=seed))
+                     for reference, d, seed in zip(self._reference, descriptors, self._level_seeds())]
+        return sum(per_level) / len(per_level)
 
     def _prepare(self, device: torch.device | None = None) -> None:
         if self._reference is None:
             order = torch.randperm(len(self.real), generator=torch.Generator().manual_seed(self.seed))
             real = self.real.to(device) if device is not None else self.real
-            self._reference = patch_descriptors(real[order[:self.n]], seed=self.seed)
-            other = patch_descriptors(real[order[self.n:2 * self.n]], seed=self.seed + 1)
-            self._floor = swd_from_descriptors(self._reference, other, self.image_size, seed=self.seed + 2)["average"]
+            reference = patch_descriptors(real[order[:self.n]], seed=self.seed)
+            self._reference = [sorted_projections(d, seed=seed) for d, seed in zip(reference, self._level_seeds())]
+            self._floor = self._distance(patch_descriptors(real[order[self.n:2 * self.n]], seed=self.seed + 1))
 
     @property
     def floor(self) -> float:
@@ -53,9 +65,8 @@ class SWDMonitor:
         """The distance of `generator`'s images to the real sample, computed on the generator's device."""
         device = next(generator.parameters()).device
         self._prepare(device)
-        fake = to_uint8(generate(generator, self.noise)).to(self._reference[0].device)
-        return swd_from_descriptors(self._reference, patch_descriptors(fake, seed=self.seed + 1),
-                                    self.image_size, seed=self.seed + 2)["average"]
+        fake = to_uint8(generate(generator, self.noise)).to(self._reference[0][0].device)
+        return self._distance(patch_descriptors(fake, seed=self.seed + 1))
 
 
 class GANStep(Step):
