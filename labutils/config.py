@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from labutils.runtime import get_device
 
-# Fields that change where or how fast a run happens, not what it computes.
-_NOT_IDENTIFYING = {"device", "mixed_precision", "compile"}
+# Fields that change where or how fast a run happens, or how it is watched, not what it trains.
+_NOT_IDENTIFYING = {"device", "mixed_precision", "compile", "swd_every", "swd_train_images"}
 MIXED_PRECISION = ("auto", "bf16", "off")
 
 GAN_DATASETS = ("art", "mnist")
@@ -51,7 +51,8 @@ class RunConfig:
         return asdict(self)
 
     def identity(self) -> dict:
-        """The fields that decide what a run computes (all but device, mixed precision and compile)."""
+        """The fields that decide what a run trains (all but device, mixed precision, compile and the
+        GAN's in-training distance, which reads the generator and draws no random numbers of training's)."""
         return {k: v for k, v in self.to_dict().items()
                 if k not in _NOT_IDENTIFYING and not (k in self.added_later and v == self.added_later[k])}
 
@@ -150,7 +151,7 @@ class GANConfig(RunConfig):
     ema_decay: float = 0.999            # EMA decay per generator update (with a warm-up, see `ema_decay_at`)
     r1_gamma: float = 0.0               # R1 penalty (gamma/2) |grad_x D(x)|^2 on real images (Mescheder et al. 2018); 0: off
     r1_every: int = 1                   # R1 on every Nth D update only, scaled by N ("lazy", Karras et al. 2020): cheaper
-    swd_every: int = 1                  # sliced Wasserstein distance during training every N epochs (0: never)
+    swd_every: int = 5                  # sliced Wasserstein distance during training every N epochs, and at the first and last (0: never)
     swd_train_images: int = 512         # images per set for that in-training distance (a small, cheap sample)
     seed: int = 0                       # seeds weights, batch order, noise and augmentation
     device: str = "auto"                # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"

@@ -128,7 +128,7 @@ def test_the_monitor_measures_exactly_what_the_full_computation_gives(tmp_path):
     from labutils.training.gan_step import SWDMonitor
 
     real = _textures(40, 0)
-    monitor = SWDMonitor(real, n=16, latent_dim=8, seed=5)
+    monitor = SWDMonitor(real, n=16, latent_dim=8, seed=5, patches_per_image=image_metrics.PATCHES_PER_IMAGE)
     g = Generator(latent_dim=8, image_size=32, channels=3, width=4)
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(5))
     reference = image_metrics.patch_descriptors(real[order[:16]], seed=5)
