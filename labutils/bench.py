@@ -267,14 +267,18 @@ def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int 
 def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
                   limit: int | None = None) -> dict:
     """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
+    from labutils.bench_machine import another_training, gan_against_peak, monitor_share
     from labutils.pipeline import git_commit
     from labutils.runtime import describe_device, get_device
 
     runs: dict[str, dict[str, list[dict]]] = {m: {p: [] for p in PIPELINES} for m in models}
+    busy: dict[str, list[dict]] = {m: [] for m in models}  # the lab's training with another beside it
     for _ in range(repeats):
         for model in models:
             for pipeline in PIPELINES:
                 runs[model][pipeline].append(_run_worker(model, pipeline, device, epochs, limit))
+            with another_training():
+                busy[model].append(_run_worker(model, "lab", device, epochs, limit))
     full_epochs = full_profile_epochs()
     results = {"device": describe_device(get_device(device)), "date": date.today().isoformat(),
                "git_commit": git_commit(), "epochs_per_measurement": epochs,
@@ -293,27 +297,52 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
         row["full_profile_epochs"] = full_epochs[model]
         row["lab_full_profile_min"] = row["lab_epoch_s"] * full_epochs[model] / 60
         row["reference_full_profile_min"] = row["reference_epoch_s"] * full_epochs[model] / 60
+        row["busy_epoch_s"] = statistics.median(m["seconds"] / m["epochs"] for m in busy[model])
+        row["busy_slowdown"] = row["busy_epoch_s"] / row["lab_epoch_s"]
         results["models"][model] = row
     if "gan" in models:
         results["gan_profile"] = profile_gan(device, iterations=2 if limit else 5)
+        dev = get_device(device)
+        results["gan_hardware"] = gan_against_peak(dev, updates=3 if limit else 10)
+        results["gan_monitor"] = monitor_share(dev, limit=limit)
+        results["models"]["gan"]["share_of_peak"] = results["gan_hardware"]["share_of_peak"]
+        results["models"]["gan"]["monitor_share"] = results["gan_monitor"]["monitor_share"]
     return results
 
 
 def format_table(results: dict) -> str:
     header = (f"{'model':<6}{'lab img/s':>11}{'ref img/s':>11}{'speedup':>9}{'lab epoch':>11}{'ref epoch':>11}"
-              f"{'lab full':>10}{'ref full':>10}{'lab RSS':>10}{'ref RSS':>10}")
+              f"{'lab full':>10}{'ref full':>10}{'lab RSS':>10}{'ref RSS':>10}{'busy epoch':>12}{'busy/quiet':>12}")
     lines = [f"device: {results['device']}  ({results['repeats']} repeat(s), median)", header, "-" * len(header)]
     for model, r in results["models"].items():
         lines.append(
             f"{model:<6}{r['lab_images_per_s']:>11.0f}{r['reference_images_per_s']:>11.0f}{r['speedup']:>8.2f}x"
             f"{r['lab_epoch_s']:>10.2f}s{r['reference_epoch_s']:>10.2f}s"
             f"{r['lab_full_profile_min']:>8.1f}m{r['reference_full_profile_min']:>9.1f}m"
-            f"{r['lab_peak_rss_mb']:>8.0f}MB{r['reference_peak_rss_mb']:>8.0f}MB")
+            f"{r['lab_peak_rss_mb']:>8.0f}MB{r['reference_peak_rss_mb']:>8.0f}MB"
+            + (f"{r['busy_epoch_s']:>11.2f}s{r['busy_slowdown']:>11.2f}x" if "busy_slowdown" in r else
+               f"{'—':>12}{'—':>12}"))  # a bench.json from before the busy case
     epochs = ", ".join(f"{m} {r['full_profile_epochs']} epochs" for m, r in results["models"].items())
     lines.append(f"full = projected training time of the full profile ({epochs}).")
+    lines.append("busy = the lab's epoch with another lab training (the VAE) running beside it.")
     if "gan_profile" in results:
         shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in results["gan_profile"].items() if v >= 0.005)
         lines.append(f"the lab's GAN step, by kind of work (torch.profiler): {shares}.")
+    if "gan_hardware" in results:
+        h = results["gan_hardware"]
+        peak, bf16 = h["peak_gflop_per_s"], h["bf16_peak_gflop_per_s"]
+        lines.append(
+            f"GAN update at {h['image_size']} px: {h['update_gflop']:.1f} GFLOP in {h['update_s']:.3f} s = "
+            f"{h['gflop_per_s']:.0f} GFLOP/s, {100 * h['share_of_peak']:.0f}% of this machine's fp32 peak "
+            f"(matmul {peak['matmul']:.0f}, convolution {peak['convolution']:.0f} GFLOP/s); bf16 autocast: "
+            f"{h['bf16_update_s']:.3f} s ({h['bf16_speedup']:.2f}x; bf16 peak: matmul {bf16['matmul']:.0f}, "
+            f"convolution {bf16['convolution']:.0f} GFLOP/s).")
+    if "gan_monitor" in results:
+        m = results["gan_monitor"]
+        lines.append(
+            f"GAN in-training distance at {m['image_size']} px: {m['measurement_s']:.2f} s per measurement, "
+            f"every {m['swd_every']} epoch(s) of {m['epoch_s']:.2f} s: {100 * m['monitor_share']:.0f}% of "
+            f"training time.")
     return "\n".join(lines)
 
 

@@ -22,6 +22,12 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
         for pipeline in ("lab", "reference"):
             assert row[f"{pipeline}_images_per_s"] * row[f"{pipeline}_epoch_s"] == pytest.approx(256)
         assert row["lab_peak_rss_mb"] > 0
+        assert row["busy_slowdown"] == pytest.approx(row["busy_epoch_s"] / row["lab_epoch_s"])
+    hardware, gan = results["gan_hardware"], results["models"]["gan"]
+    # A DCGAN update is about 146 GFLOP at 64 px and batch 64: the counter saw the whole update.
+    assert 100 < hardware["update_gflop"] < 200
+    assert 0 < gan["share_of_peak"] < 1.5  # well above the measured peak would be a mismeasurement
+    assert 0 < gan["monitor_share"] < 1 and results["gan_monitor"]["measurement_s"] > 0
     shares = results["gan_profile"]
     assert sum(shares.values()) == pytest.approx(1.0)
     convolutions = shares.pop("convolutions, forward") + shares.pop("convolutions, backward")
@@ -38,3 +44,14 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
 ])
 def test_profile_categories(op, category):
     assert _category(op) == category
+
+
+def test_another_training_runs_beside_while_the_busy_case_is_measured():
+    from labutils.bench_machine import another_training
+    from labutils.runtime import trainings_running
+
+    before = trainings_running()
+    with another_training():
+        assert trainings_running() == before + 1
+    assert trainings_running() == before
+
