@@ -116,13 +116,23 @@ def test_mixed_precision_resolution_and_a_bf16_step():
     from labutils.training.engine import resolve_mixed_precision
 
     cpu = torch.device("cpu")
-    assert resolve_mixed_precision("auto", cpu) is None  # auto means CUDA only
-    assert resolve_mixed_precision("off", cpu) is None
+    assert resolve_mixed_precision("auto", cpu) is None  # on a CPU only for families that gain from it
+    assert resolve_mixed_precision("off", cpu, bf16_on_cpu=True) is None
     assert resolve_mixed_precision("bf16", cpu) is torch.bfloat16
     step = VAEStep(VAE(hidden_dims=(16,), latent_dim=4), lr=1e-3)
     step.autocast_dtype = torch.bfloat16
     metrics = step.train_step((torch.rand(8, 784),))
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in metrics.values())
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_takes_bf16_on_a_cpu_only_where_it_is_native_and_the_family_gains(monkeypatch, native):
+    from labutils.training import engine
+
+    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert engine.resolve_mixed_precision("auto", cpu, bf16_on_cpu=True) is (torch.bfloat16 if native else None)
+    assert engine.resolve_mixed_precision("auto", cpu, bf16_on_cpu=False) is None
 
 
 def test_a_cpu_training_shares_the_cpu_and_reports_its_progress(tmp_path, monkeypatch):

@@ -106,11 +106,21 @@ def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> to
     return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused or None)
 
 
-def resolve_mixed_precision(setting: str, device: torch.device) -> torch.dtype | None:
-    """"auto" -> bf16 on CUDA GPUs that support it (Ampere and newer), else full precision."""
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs that compute bf16 natively (avx512_bf16, or AMX): oneDNN's bf16 convolutions and
+    matmuls then run at about twice the fp32 rate. Elsewhere bf16 is emulated, and slower."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_mixed_precision(setting: str, device: torch.device, bf16_on_cpu: bool = False) -> torch.dtype | None:
+    """"auto" -> bf16 on CUDA GPUs that support it (Ampere and newer), and on CPUs with native bf16
+    for a model family that measured faster with it (`bf16_on_cpu`); else full precision."""
     if setting == "bf16":
         return torch.bfloat16
     if setting == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    if setting == "auto" and device.type == "cpu" and bf16_on_cpu and cpu_has_native_bf16():
         return torch.bfloat16
     return None
 
