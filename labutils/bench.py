@@ -330,13 +330,15 @@ def format_table(results: dict) -> str:
         lines.append(f"the lab's GAN step, by kind of work (torch.profiler): {shares}.")
     if "gan_hardware" in results:
         h = results["gan_hardware"]
-        peak, bf16 = h["peak_gflop_per_s"], h["bf16_peak_gflop_per_s"]
-        lines.append(
-            f"GAN update at {h['image_size']} px: {h['update_gflop']:.1f} GFLOP in {h['update_s']:.3f} s = "
-            f"{h['gflop_per_s']:.0f} GFLOP/s, {100 * h['share_of_peak']:.0f}% of this machine's fp32 peak "
-            f"(matmul {peak['matmul']:.0f}, convolution {peak['convolution']:.0f} GFLOP/s); bf16 autocast: "
-            f"{h['bf16_update_s']:.3f} s ({h['bf16_speedup']:.2f}x; bf16 peak: matmul {bf16['matmul']:.0f}, "
-            f"convolution {bf16['convolution']:.0f} GFLOP/s).")
+        lines.append(f"GAN update at {h['image_size']} px: {h['update_gflop']:.1f} GFLOP; "
+                     f"the lab trains in {h['lab_precision']} here, at {100 * h['share_of_peak']:.0f}% of its peak.")
+        for name in ("fp32", "bf16"):
+            p = h[name]
+            lines.append(f"  {name}: {p['update_s']:.3f} s = {p['gflop_per_s']:.0f} GFLOP/s, "
+                         f"{100 * p['share_of_peak']:.0f}% of the measured peak (matmul "
+                         f"{p['peak_gflop_per_s']['matmul']:.0f}, convolution "
+                         f"{p['peak_gflop_per_s']['convolution']:.0f} GFLOP/s)")
+        lines.append(f"  bf16 autocast: {h['bf16_speedup']:.2f}x the fp32 update's speed.")
     if "gan_monitor" in results:
         m = results["gan_monitor"]
         lines.append(
