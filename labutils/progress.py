@@ -18,6 +18,7 @@ from labutils.profiles import REFERENCE_DEVICE, REFERENCE_SECONDS
 from labutils.runtime import outputs_dir
 
 REPORT_EVERY_S = 60  # a line at least this often, even when nothing changed
+EPOCH_LINES_PER_REPORT = 4  # a new epoch alone is shown at most this often per REPORT_EVERY_S (every 15 s)
 POLL_S = 2.0  # how often the files are read
 TIMES_FILE = "notebook_times.json"  # from-scratch wall times of earlier runs, per device and profile
 
@@ -86,14 +87,16 @@ def describe(event: dict | None, now: float) -> str:
 
 
 class ProgressWatcher:
-    """While active, prints a line whenever the notebook's section or training progress changes, and
-    at least every `every` seconds. `trained` says afterwards whether any epoch was trained."""
+    """While active, prints a line whenever the notebook's section or training run changes, a new
+    epoch at most four times per `every` seconds (fast epochs would flood the log), and at least once
+    every `every` seconds. `trained` says afterwards whether any epoch was trained."""
 
     def __init__(self, executed: Path, progress: Path, every: float = REPORT_EVERY_S, poll: float = POLL_S,
                  out: TextIO | None = None):
         self.executed, self.progress, self.every, self.poll = executed, progress, every, poll
         self.out = out or sys.stdout
         self.trained = False
+        self._section = "starting"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -107,22 +110,26 @@ class ProgressWatcher:
         self._thread.join()
         self.trained = any("epoch_seconds" in e for e in read_events(self.progress))
 
-    def line(self, now: float) -> tuple[str, str]:
-        """(what is going on, the line to print for it)."""
+    def look(self, now: float) -> tuple[tuple, int | None, str]:
+        """(what is going on: section, run and whether it finished; the epoch; the line to print)."""
         events = read_events(self.progress)
-        section = running_section(self.executed) or "starting"
-        state = " | ".join(filter(None, [section, describe(events[-1] if events else None, now)]))
-        return state, f"    [{clock(now - self._started)}] {state}"
+        event = events[-1] if events else None
+        self._section = running_section(self.executed) or self._section  # kept between two cells
+        state = " | ".join(filter(None, [self._section, describe(event, now)]))
+        finished = event is not None and (event["status"] == "loaded" or event["epoch"] >= event["epochs"])
+        major = (self._section, event and event["run"], finished)
+        return major, event and event["epoch"], f"    [{clock(now - self._started)}] {state}"
 
     def _watch(self) -> None:
-        shown, last_print = None, 0.0
+        shown, shown_epoch, last_print = None, None, 0.0
         while not self._stop.wait(self.poll):
             now = time.time()
-            state, text = self.line(now)
-            changed = state.split(", about")[0] != (shown or "").split(", about")[0]  # not just the clock
-            if changed or now - last_print >= self.every:
+            major, epoch, text = self.look(now)
+            quiet_for = now - last_print
+            if (major != shown or quiet_for >= self.every
+                    or (epoch != shown_epoch and quiet_for >= self.every / EPOCH_LINES_PER_REPORT)):
                 print(text, file=self.out, flush=True)
-                shown, last_print = state, now
+                shown, shown_epoch, last_print = major, epoch, now
 
 
 # --- Before a run -------------------------------------------------------------------------------

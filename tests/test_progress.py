@@ -56,6 +56,21 @@ def test_the_watcher_prints_changes_and_at_least_every_interval(tmp_path):
     assert watcher.trained
 
 
+def test_fast_epochs_do_not_flood_the_log(tmp_path):
+    executed, events = tmp_path / "nb.ipynb", tmp_path / "p.jsonl"
+    _executed(executed, running_index=3)
+    out = io.StringIO()
+    with progress.ProgressWatcher(executed, events, every=20, poll=0.02, out=out):
+        for epoch in range(1, 30):  # an epoch every 20 ms, all within one quiet interval
+            with events.open("a") as f:
+                f.write(json.dumps({"run": "ae-1", "status": "training", "epoch": epoch, "epochs": 40,
+                                    "epoch_seconds": 0.02, "eta_seconds": 1.0, "time": time.time()}) + "\n")
+            time.sleep(0.02)
+        time.sleep(0.1)
+    lines = out.getvalue().splitlines()
+    assert 1 <= len(lines) <= 2 and "ae-1" in lines[-1]  # the section, then the run once
+
+
 def test_estimates_come_from_an_earlier_run_here_else_the_reference_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     device = progress.REFERENCE_DEVICE
