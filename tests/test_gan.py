@@ -142,6 +142,21 @@ def test_the_monitor_measures_exactly_what_the_full_computation_gives(tmp_path):
     assert monitor(g) != expected
 
 
+def test_a_kept_reference_measures_as_the_distance_computed_from_scratch():
+    real, fake = _textures(48, 0), _textures(20, 9, grid=8)
+    reference = image_metrics.SWDReference(real, n=16, seed=3)
+    order = torch.randperm(48, generator=torch.Generator().manual_seed(3))
+    ref_desc = image_metrics.patch_descriptors(real[order[:16]], seed=3)
+    expected = image_metrics.swd_from_descriptors(ref_desc, image_metrics.patch_descriptors(fake[:16], seed=4),
+                                                  32, seed=5)
+    floor = image_metrics.swd_from_descriptors(ref_desc, image_metrics.patch_descriptors(real[order[16:32]], seed=4),
+                                               32, seed=5)
+    assert reference.measure(fake) == {"n": 16, "swd": expected, "floor": floor}
+    assert image_metrics.swd_against_floor(real, fake, 16, seed=3) == reference.measure(fake)
+    with pytest.raises(ValueError, match="Need n = 16 generated images"):
+        reference.measure(fake[:8])
+
+
 def test_laplacian_pyramid_reconstructs_the_image():
     x = torch.rand(2, 3, 64, 64)
     levels = image_metrics.laplacian_pyramid(x)

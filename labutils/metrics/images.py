@@ -299,18 +299,45 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, batch_size: in
     return best_i, best_d / q.shape[1] ** 0.5
 
 
+class SWDReference:
+    """n real images to measure many generated sets against: the real side's descriptors, sorted
+    projections and floor (the same n real images against n others, two disjoint seeded draws of
+    `real`) are computed once. `measure(fake)` gives exactly what `swd_against_floor` gives."""
+
+    def __init__(self, real: torch.Tensor, n: int, seed: int = 0, patches_per_image: int = PATCHES_PER_IMAGE):
+        reference, other = _two_real_samples(real, n, seed)
+        self.n, self.seed, self.patches_per_image = n, seed, patches_per_image
+        self.device, self.levels = real.device, level_names(real.shape[-1])
+        descriptors = patch_descriptors(reference, seed=seed, patches_per_image=patches_per_image)
+        self._projections = [sorted_projections(d, seed=s) for d, s in zip(descriptors, self._level_seeds())]
+        self.floor = self.distance(other)
+
+    def _level_seeds(self) -> range:
+        return range(self.seed + 2, self.seed + 2 + len(self.levels))  # as `swd_from_descriptors` seeds them
+
+    def distance(self, images: torch.Tensor) -> dict[str, float]:
+        """SWD x 10^3 per pyramid level, and their "average", between the real sample and `images` (n)."""
+        descriptors = patch_descriptors(images, seed=self.seed + 1, patches_per_image=self.patches_per_image)
+        result = {name: SWD_SCALE * sliced_wasserstein_sorted(real, sorted_projections(d, seed=s))
+                  for name, real, d, s in zip(self.levels, self._projections, descriptors, self._level_seeds())}
+        result["average"] = sum(result.values()) / len(result)
+        return result
+
+    def measure(self, fake: torch.Tensor) -> dict:
+        """{"n", "swd": {level: value}, "floor": {level: value}}, each with its "average"."""
+        if len(fake) < self.n:
+            raise ValueError(f"Need n = {self.n} generated images, got {len(fake)}.")
+        return {"n": self.n, "swd": self.distance(fake[:self.n]), "floor": self.floor}
+
+
 def swd_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int = 0) -> dict:
     """The distance of n generated images to n real ones, and the floor: the same n real images
     against n other real ones (two disjoint random draws of `real`, seeded).
 
     real: (N, C, S, S) with N >= 2n; fake: at least n images. Returns {"n", "swd": {level: value},
-    "floor": {level: value}}, each with its "average".
+    "floor": {level: value}}, each with its "average". To measure several generated sets against the
+    same real images, keep one `SWDReference`.
     """
     if len(fake) < n:
         raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
-    reference, other = _two_real_samples(real, n, seed)
-    ref = patch_descriptors(reference, seed=seed)
-    size = real.shape[-1]
-    return {"n": n,
-            "swd": swd_from_descriptors(ref, patch_descriptors(fake[:n], seed=seed + 1), size, seed=seed + 2),
-            "floor": swd_from_descriptors(ref, patch_descriptors(other, seed=seed + 1), size, seed=seed + 2)}
+    return SWDReference(real, n, seed).measure(fake)

@@ -9,7 +9,7 @@ from typing import Any
 
 from labutils.config import GANConfig
 from labutils.data.gan_data import GANData
-from labutils.metrics.images import swd_against_floor
+from labutils.metrics.images import SWDReference
 from labutils.models.sampling import generate, noise, to_uint8
 from labutils.training.gan import TrainedGAN, train_gan
 
@@ -49,6 +49,7 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     base = config.replace(num_epochs=epochs, diffaugment=False, spectral_norm=False, r1_gamma=0.0, ema=True)
     n = min(swd_images, len(data.images) // 2)
     z = noise(n, config.latent_dim, seed + 7)
+    reference = SWDReference(data.images, n, seed=seed)  # the same real images for every variant
     run: TrainedGAN | None = None
     results = {}
     for name, (changes, sampled) in STUDY_VARIANTS.items():
@@ -60,7 +61,7 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
                   f"{run.history.total_seconds:.0f} s of training")  # a loaded run says so above
         generator = run.step.ema_generator if sampled == "ema" else run.step.generator
         fake = to_uint8(generate(generator, z))
-        measured = swd_against_floor(data.images, fake, n, seed=seed)
+        measured = reference.measure(fake)
         results[name] = {
             "swd": measured["swd"]["average"], "swd_floor": measured["floor"]["average"],
             "swd_levels": measured["swd"], "n": n, "epochs": len(run.history),

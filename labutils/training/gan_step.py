@@ -10,8 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labutils.config import GANConfig
-from labutils.metrics.images import (SWD_SCALE, level_names, patch_descriptors, sliced_wasserstein_sorted,
-                                     sorted_projections)
+from labutils.metrics.images import SWDReference
 from labutils.models.gan import Discriminator, Generator
 from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
 from labutils.training.diffaugment import diff_augment
@@ -40,42 +39,25 @@ class SWDMonitor:
         self.n, self.patches_per_image = min(n, len(real) // 2), patches_per_image
         if self.n < 2:
             raise ValueError(f"The distance needs at least 4 real images, got {len(real)}.")
-        self.real, self.seed, self.image_size = real, seed, real.shape[-1]
+        self.real, self.seed = real, seed
         self.noise = noise(self.n, latent_dim, seed + 3)
-        self._reference: list[list[torch.Tensor]] | None = None  # per level: its sorted projections
-        self._floor: float | None = None
+        self._reference: SWDReference | None = None
 
-    def _level_seeds(self) -> range:
-        return range(self.seed + 2, self.seed + 2 + len(level_names(self.image_size)))  # as `swd` seeds them
-
-    def _distance(self, descriptors: list[torch.Tensor]) -> float:
-        """The average over pyramid levels of SWD x 10^3 between the real sample and `descriptors`."""
-        per_level = [SWD_SCALE * sliced_wasserstein_sorted(reference, sorted_projections(d, seed=seed))
-                     for reference, d, seed in zip(self._reference, descriptors, self._level_seeds())]
-        return sum(per_level) / len(per_level)
-
-    def _prepare(self, device: torch.device | None = None) -> None:
+    def _prepare(self, device: torch.device | None = None) -> SWDReference:
         if self._reference is None:
-            order = torch.randperm(len(self.real), generator=torch.Generator().manual_seed(self.seed))
             real = self.real.to(device) if device is not None else self.real
-            reference = self._descriptors(real[order[:self.n]], seed=self.seed)
-            self._reference = [sorted_projections(d, seed=seed) for d, seed in zip(reference, self._level_seeds())]
-            self._floor = self._distance(self._descriptors(real[order[self.n:2 * self.n]], seed=self.seed + 1))
-
-    def _descriptors(self, images: torch.Tensor, seed: int) -> list[torch.Tensor]:
-        return patch_descriptors(images, seed=seed, patches_per_image=self.patches_per_image)
+            self._reference = SWDReference(real, self.n, self.seed, self.patches_per_image)
+        return self._reference
 
     @property
     def floor(self) -> float:
-        self._prepare()
-        return self._floor
+        return self._prepare().floor["average"]
 
     def __call__(self, generator: nn.Module) -> float:
         """The distance of `generator`'s images to the real sample, computed on the generator's device."""
-        device = next(generator.parameters()).device
-        self._prepare(device)
-        fake = to_uint8(generate(generator, self.noise)).to(self._reference[0][0].device)
-        return self._distance(self._descriptors(fake, seed=self.seed + 1))
+        reference = self._prepare(next(generator.parameters()).device)
+        fake = to_uint8(generate(generator, self.noise)).to(reference.device)
+        return reference.distance(fake)["average"]
 
 
 class GANStep(Step):
