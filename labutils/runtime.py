@@ -145,7 +145,7 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
 
 # --- Sharing the CPU between the lab's trainings -------------------------------------------------
 # Two processes that each run torch's default threads on the same cores do not each get half the
-# speed: their threads spin waiting for each other, and an epoch takes 60 times as long. So every
+# speed: their threads spin waiting for each other, and an epoch takes 20 to 60 times as long. So every
 # training on the CPU registers itself here, and each uses its share of the threads it would use
 # alone: all of them alone, half of them beside one other training, and so on.
 CPU_SHARE_DIR = Path(tempfile.gettempdir()) / "labutils-cpu-share"
