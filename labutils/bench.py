@@ -13,7 +13,9 @@ For identical models and hyperparameters, on the same device, in one run:
 
 plus the time of one epoch, the projected time of the full profile, and peak memory (RSS;
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
-and lab and reference alternate, so that machine noise hits both alike.
+and lab and reference alternate, so that machine noise hits both alike. `labutils.bench_machine`
+adds the lab's epoch with another lab training beside it, the GAN update against the machine's
+measured peak (float32 and bf16), and the in-training distance's share of the GAN's training.
 """
 from __future__ import annotations
 
