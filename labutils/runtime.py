@@ -202,7 +202,7 @@ class CPUShare:
         import torch
 
         self._entry.unlink(missing_ok=True)
-        torch.set_num_threads(self.fixed or self.threads_alone)
+        torch.set_num_threads(self.threads_alone)  # as before the training
 
     def threads(self) -> int:
         """The threads this process should use now."""

@@ -84,7 +84,7 @@ def test_lab_threads_fixes_the_count_whatever_else_trains(tmp_path, monkeypatch)
     (tmp_path / f"{os.getppid()}.pid").touch()
     with runtime.CPUShare(tmp_path) as share:
         assert share.update() == 1 == torch.get_num_threads()
-    torch.set_num_threads(before)
+    assert torch.get_num_threads() == before
 
 
 def test_progress_goes_to_the_side_file_only_when_a_run_asks_for_it(tmp_path, monkeypatch):
