@@ -56,13 +56,14 @@ class RunConfig:
         return {k: v for k, v in self.to_dict().items()
                 if k not in _NOT_IDENTIFYING and not (k in self.added_later and v == self.added_later[k])}
 
-    def run_id(self) -> str:
-        """A short name for this configuration: the family and a hash of its identity.
+    def run_id(self, code: str = "") -> str:
+        """A short name for this configuration: the family and a hash of its identity, and of the
+        code that trains it when `code` (a `fingerprint.code_fingerprint`) is given.
 
-        Checkpoints are stored under it, so changing any hyperparameter trains anew instead
-        of loading a model that was trained differently.
+        Checkpoints are stored under it, so changing any hyperparameter, or the code, trains anew
+        instead of loading a model that was trained differently.
         """
-        return settings_id(self.family, self.identity())
+        return settings_id(self.family, {**self.identity(), **({"code": code} if code else {})})
 
 
 @dataclass

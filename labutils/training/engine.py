@@ -184,6 +184,7 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.continue_from = Path(continue_from) if continue_from else None
         self.loaded_from: Path | None = None  # the checkpoint fit() started from, if any
+        self.loaded_complete = False  # fit() loaded a finished run and trained nothing
         self.config = config or {}
         self.progress = progress
         self.verbose = verbose  # headless only: False prints no per-epoch lines
@@ -254,6 +255,7 @@ class Trainer:
                 print(f"Loaded {self.checkpoint_path.name}: {done} epochs, trained in "
                       f"{self.history.total_seconds:.0f} s. Training skipped (delete the file to retrain).")
                 report_progress(run=self.name, status="loaded", epoch=done, epochs=self.num_epochs)
+                self.loaded_complete = True
                 self.step.train(False)
                 return self.history
             print(f"Resuming {self.loaded_from.name} from epoch {done}/{self.num_epochs}"

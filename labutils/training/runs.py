@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from labutils.config import AEConfig, VAEConfig, settings_id
+from labutils.fingerprint import code_fingerprint
 from labutils.data.loaders import TensorLoader, mnist_loaders, to_unit_interval
 from labutils.data.mnist import MNIST
 from labutils.models.autoencoder import VAE, Autoencoder
@@ -34,6 +35,7 @@ class TrainedModel:
     step: Step
     train_loader: TensorLoader
     test_loader: TensorLoader
+    loaded: bool = False  # True: a finished checkpoint of this config and code was loaded, nothing trained
 
     def evaluate(self) -> dict[str, float]:
         """The step's metrics over the whole test set, computed now (seeded, so repeatable)."""
@@ -41,32 +43,39 @@ class TrainedModel:
         return evaluate(self.step, self.test_loader)
 
 
-def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, retrain: bool = False) -> TrainedModel:
+def default_classes(config: AEConfig) -> tuple[type, type]:
+    """The package's model and step for `config`: the code of notebooks 01 and 02."""
+    return (VAE, VAEStep) if isinstance(config, VAEConfig) else (Autoencoder, AutoencoderStep)
+
+
+def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, retrain: bool = False,
+                      model_class: type | None = None, step_class: type | None = None) -> TrainedModel:
     """Train the AE or VAE that `config` describes, or load its finished checkpoint.
 
-    A `VAEConfig` gives a `VAE`, an `AEConfig` an `Autoencoder`. With `retrain`, an existing
-    checkpoint of this configuration is deleted first.
+    `model_class(input_dim, hidden_dims, latent_dim)` and `step_class(model, config)` default to the
+    package's (for a `VAEConfig` a `VAE` and its `VAEStep`); a notebook passes its own, and the
+    checkpoint is named after their code too, so edited code trains anew. With `retrain`, an
+    existing checkpoint of this configuration and code is deleted first.
     """
+    defaults = default_classes(config)
+    model_class, step_class = model_class or defaults[0], step_class or defaults[1]
     device = get_device(config.device)
     set_seed(config.seed)
-    layers = dict(input_dim=config.input_dim, hidden_dims=config.hidden_dims, latent_dim=config.latent_dim)
-    if isinstance(config, VAEConfig):
-        model = VAE(**layers).to(device)
-        step = VAEStep(model, config.lr, config.beta, config.reconstruction_loss, config.reconstruction_reduction)
-    else:
-        model = Autoencoder(**layers).to(device)
-        step = AutoencoderStep(model, config.lr)
+    model = model_class(config.input_dim, config.hidden_dims, config.latent_dim).to(device)
+    step = step_class(model, config)
     step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)
     if config.compile:
         model.compile()  # in place: the state_dict keeps its plain names
     train_loader, test_loader = mnist_loaders(mnist, config, device)
-    path = checkpoint_path(config.run_id())
+    code = code_fingerprint(model_class, step_class)
+    path = checkpoint_path(config.run_id(code=code))
     if retrain:
         path.unlink(missing_ok=True)
     trainer = Trainer(step, train_loader, config.num_epochs, test_loader=test_loader,
-                      checkpoint_path=path, config=config.identity(), progress=progress)
+                      checkpoint_path=path, config={**config.identity(), "code": code}, progress=progress)
     history = trainer.fit()
-    return TrainedModel(model, config, history, path, device, step, train_loader, test_loader)
+    return TrainedModel(model, config, history, path, device, step, train_loader, test_loader,
+                        loaded=trainer.loaded_complete)
 
 
 def train_mnist_classifier(mnist: MNIST, epochs: int = 4, device: str | torch.device = "auto", seed: int = 0,

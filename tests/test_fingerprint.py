@@ -1,0 +1,101 @@
+"""A run is named after the code that trains it: the same code anywhere gives the same name, edited code another."""
+import linecache
+import textwrap
+
+import torch
+
+from labutils.config import AEConfig
+from labutils.data.mnist import MNIST
+from labutils.fingerprint import code_fingerprint
+from labutils.models.autoencoder import Autoencoder
+from labutils.training.runs import train_mnist_model
+from labutils.training.steps import AutoencoderStep
+
+STEP = '''
+import torch.nn.functional as F
+from labutils.training.engine import Step, adam
+latent_dim = {latent_dim}   # a notebook parameter that shares its name with a local
+
+
+def ae_loss(x_hat, x):
+    return {loss}
+
+
+class AutoencoderStep(Step):
+    def __init__(self, model, config):
+        self.model = model
+        self.optimizer = adam(model.parameters(), lr=config.lr)
+        self.modules, self.optimizers = {{"model": model}}, {{"optimizer": self.optimizer}}
+
+    def train_step(self, batch):
+        x = batch[0].flatten(1)  {comment}
+        latent_dim = 3
+        loss = ae_loss(self.model(x), x)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {{"loss": loss.detach()}}
+
+    def eval_step(self, batch):
+        x = batch[0].flatten(1)
+        return {{"loss": ae_loss(self.model(x), x)}}
+'''
+
+
+def _cell(name, loss="F.mse_loss(x_hat, x)", comment="", latent_dim=32):
+    """Run code as a notebook cell runs (IPython keeps its source in linecache), in a namespace of its own."""
+    source = textwrap.dedent(STEP.format(loss=loss, comment=comment, latent_dim=latent_dim))
+    filename = f"<cell {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["AutoencoderStep"]
+
+
+def test_the_same_code_in_two_places_names_the_same_run_and_an_edit_another():
+    original = code_fingerprint(Autoencoder, _cell("a"))
+    assert code_fingerprint(Autoencoder, _cell("b", comment="# a comment changes nothing")) == original
+    assert code_fingerprint(Autoencoder, _cell("c", latent_dim=2)) == original  # a global the code does not read
+    assert code_fingerprint(Autoencoder, _cell("d", loss="F.l1_loss(x_hat, x)")) != original  # the loss it calls
+    assert code_fingerprint(Autoencoder, _cell("e", loss="2 * F.mse_loss(x_hat, x)")) != original
+
+
+def _package_copy(name, edit=("", "")):
+    """The package's AutoencoderStep and its loss, run as a notebook cell (optionally edited)."""
+    import inspect
+
+    from labutils.training import steps
+
+    source = ("import torch\nimport torch.nn.functional as F\nfrom labutils.config import AEConfig\n"
+              "from labutils.models.autoencoder import Autoencoder\nfrom labutils.training.engine import Step, adam\n\n"
+              + inspect.getsource(steps.ae_loss) + "\n\n" + inspect.getsource(steps.AutoencoderStep)).replace(*edit)
+    filename = f"<cell {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["AutoencoderStep"]
+
+
+def test_the_notebook_s_copy_of_a_class_names_the_same_run_as_the_package_s():
+    """What test_notebook_export guarantees textually, the fingerprint sees as the same code."""
+    assert code_fingerprint(Autoencoder, _package_copy("copy")) == code_fingerprint(Autoencoder, AutoencoderStep)
+
+
+def _tiny_mnist():
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(80, 28, 28, generator=g) * 255).to(torch.uint8)
+    labels = torch.arange(80) % 10
+    return MNIST(images[:64], labels[:64], images[64:], labels[64:], "test tensors")
+
+
+def test_a_checkpoint_trained_by_other_code_is_never_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    mnist, config = _tiny_mnist(), AEConfig(num_epochs=1, hidden_dims=(8,), latent_dim=2, batch_size=16, device="cpu")
+    package = train_mnist_model(config, mnist, progress=False)
+    again = train_mnist_model(config, mnist, progress=False, step_class=_package_copy("same"))
+    assert again.loaded and again.checkpoint == package.checkpoint  # the notebook's unchanged copy: loaded
+    edited_step = _package_copy("edited", ("F.mse_loss(x_hat, x)", "F.l1_loss(x_hat, x)"))
+    edited = train_mnist_model(config, mnist, progress=False, step_class=edited_step)
+    assert not edited.loaded and edited.checkpoint != package.checkpoint  # edited: trained anew, beside it
+    assert edited.history["train_loss"] != package.history["train_loss"]
+    assert package.checkpoint.exists() and edited.checkpoint.exists()
