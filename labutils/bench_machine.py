@@ -39,7 +39,7 @@ def train_until_stopped() -> None:
 
     config, device = VAEConfig(), get_device("auto")
     train, _ = mnist_loaders(load_mnist(), config, device)
-    step = VAEStep(VAE().to(device), config.lr)
+    step = VAEStep(VAE().to(device), config)
     Trainer(step, train, num_epochs=10**6, progress=False, verbose=False).fit()
 
 

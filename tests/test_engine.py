@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from labutils.config import AEConfig, VAEConfig
 from labutils.data.loaders import TensorLoader
 from labutils.models import Autoencoder
 from labutils.training.engine import Step, Trainer, TrainingDiverged
@@ -20,7 +21,7 @@ def _trainer(tmp_path, num_epochs, seed=0, step_cls=AutoencoderStep, model_cls=A
     x, y = _data()
     train = TensorLoader(x, y, batch_size=16, shuffle=True, seed=seed)
     test = TensorLoader(x[:32], y[:32], batch_size=16)
-    return Trainer(step_cls(model, lr=1e-2), train, num_epochs, test_loader=test,
+    return Trainer(step_cls(model, VAEConfig(lr=1e-2)), train, num_epochs, test_loader=test,
                    checkpoint_path=tmp_path / "run.pt", config=config or {"run": "test"}, progress=False,
                    continue_from=continue_from), model
 
@@ -83,8 +84,8 @@ def test_continuing_another_config_is_refused_but_a_longer_one_is_not(tmp_path):
 class _ExplodingStep(AutoencoderStep):
     """Trains normally for `good_steps` steps, then reports a NaN loss."""
 
-    def __init__(self, model, lr, good_steps):
-        super().__init__(model, lr)
+    def __init__(self, model, config, good_steps):
+        super().__init__(model, config)
         self.calls, self.good_steps = 0, good_steps
 
     def train_step(self, batch):
@@ -96,7 +97,7 @@ class _ExplodingStep(AutoencoderStep):
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     model = Autoencoder(hidden_dims=(16,), latent_dim=4)
     x, y = _data()
-    step = _ExplodingStep(model, 1e-2, good_steps=4)  # epoch 1 has 4 steps: epoch 2 diverges
+    step = _ExplodingStep(model, AEConfig(lr=1e-2), good_steps=4)  # epoch 1 has 4 steps: epoch 2 diverges
     trainer = Trainer(step, TensorLoader(x, y, batch_size=16), 3, checkpoint_path=tmp_path / "run.pt", progress=False)
     with pytest.raises(TrainingDiverged, match=r"'loss' became nan in epoch 2.*epoch 1\) is kept"):
         trainer.fit()
@@ -106,7 +107,7 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_step_base_state_dict_covers_modules_and_optimizers():
     model = Autoencoder(hidden_dims=(8,), latent_dim=2)
-    step = AutoencoderStep(model, lr=1e-3)
+    step = AutoencoderStep(model, AEConfig())
     state = step.state_dict()
     assert set(state) == {"modules", "optimizers"} and "model" in state["modules"]
     assert isinstance(step, Step)
@@ -119,7 +120,7 @@ def test_mixed_precision_resolution_and_a_bf16_step():
     assert resolve_mixed_precision("auto", cpu) is None  # on a CPU only for families that gain from it
     assert resolve_mixed_precision("off", cpu, bf16_on_cpu=True) is None
     assert resolve_mixed_precision("bf16", cpu) is torch.bfloat16
-    step = VAEStep(VAE(hidden_dims=(16,), latent_dim=4), lr=1e-3)
+    step = VAEStep(VAE(hidden_dims=(16,), latent_dim=4), VAEConfig())
     step.autocast_dtype = torch.bfloat16
     metrics = step.train_step((torch.rand(8, 784),))
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in metrics.values())

@@ -10,7 +10,6 @@ from labutils.data.loaders import TensorLoader, to_signed_unit_interval
 from labutils.metrics import images as image_metrics
 from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
 from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
-from labutils.runtime import checkpoint_path
 from labutils.training.diffaugment import diff_augment
 from labutils.training.engine import Trainer
 from labutils.training.gan import build_gan, train_gan
@@ -338,12 +337,13 @@ def test_train_gan_recipe_on_given_data(tmp_path, monkeypatch):
 
 def test_a_loaded_checkpoint_samples_with_the_statistics_a_fresh_run_would_have(tmp_path, monkeypatch):
     config, data = _tiny_recipe(tmp_path, monkeypatch)
-    fresh = train_gan(config, progress=False, data=data).sample(4)
-    state = torch.load(checkpoint_path(config.run_id()), weights_only=False)  # stored statistics that its weights do not give
+    run = train_gan(config, progress=False, data=data)
+    fresh = run.sample(4)
+    state = torch.load(run.checkpoint, weights_only=False)  # stored statistics that its weights do not give
     for key, value in state["step"]["modules"]["generator"].items():
         if key.endswith("running_mean"):
             value.fill_(5.0)
-    torch.save(state, checkpoint_path(config.run_id()))
+    torch.save(state, run.checkpoint)
     torch.testing.assert_close(train_gan(config, progress=False, data=data).sample(4), fresh)
 
 
@@ -388,15 +388,15 @@ def test_continuing_a_shorter_run_equals_training_straight_through(tmp_path, mon
     config, data = _tiny_recipe(tmp_path, monkeypatch)
     config = config.replace(diffaugment=True, ema=True, r1_gamma=1.0, r1_every=4, num_epochs=3)  # 3 updates an epoch
     straight = train_gan(config, progress=False, data=data)
-    train_gan(config.replace(num_epochs=2), progress=False, data=data)
-    checkpoint_path(config.run_id()).unlink()
+    shorter = train_gan(config.replace(num_epochs=2), progress=False, data=data)
+    straight.checkpoint.unlink()
     continued = train_gan(config, progress=False, data=data, continue_from=2)
-    assert len(continued.history) == 3 and checkpoint_path(config.run_id()).exists()
+    assert len(continued.history) == 3 and continued.checkpoint == straight.checkpoint and straight.checkpoint.exists()
     for name, module in straight.step.modules.items():
         for key, value in module.state_dict().items():
             torch.testing.assert_close(continued.step.modules[name].state_dict()[key], value, msg=f"{name}.{key}")
     assert continued.history.iterations == straight.history.iterations
-    checkpoint_path(config.replace(num_epochs=2).run_id()).unlink()
+    shorter.checkpoint.unlink()
     with pytest.raises(ValueError, match="nothing to continue"):
         train_gan(config.replace(num_epochs=2), progress=False, data=data, continue_from=3)
     with pytest.raises(FileNotFoundError, match="continue from"):

@@ -24,7 +24,7 @@ def test_sizes_are_configurable():
     mu, logvar = model.encode(torch.rand(3, 784))
     assert mu.shape == logvar.shape == (3, 2)
     assert model(torch.rand(3, 784))[0].shape == (3, 784)
-    assert model.sample(4).shape == (4, 784)
+    assert model.decode(torch.randn(4, 2)).shape == (4, 784)
 
 
 def test_vae_encoder_outputs_mean_and_logvar_of_latent_size():

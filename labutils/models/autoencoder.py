@@ -1,7 +1,9 @@
 """Fully connected autoencoder and variational autoencoder for 28x28 images.
 
-Defaults follow the lab reports: encoder 784 -> 128 -> 64 -> 32, a mirrored decoder,
-ReLU inside and a sigmoid on the output so that x_hat lies in [0, 1] like the pixels.
+Defaults follow the lab reports: encoder 784 -> 128 -> 64 -> 32, a mirrored decoder, ReLU inside
+and a sigmoid on the output so that x_hat lies in [0, 1] like the pixels. The code between the
+marker lines is written and explained in notebooks 01 (the autoencoder) and 02 (the VAE and its
+loss); `make export` copies it here, and a test fails if the two differ.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
+# ---- #@save cells of notebooks/01_autoencoder.ipynb: edit them there, then `make export` ----
 def mlp(dims: list[int] | tuple[int, ...], final_activation: nn.Module | None = None) -> nn.Sequential:
     """Linear layers through `dims`, ReLU between them, `final_activation` (if any) at the end."""
     layers: list[nn.Module] = []
@@ -39,15 +41,12 @@ class Autoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+# ---- end of notebooks/01_autoencoder.ipynb ----
 
 
+# ---- #@save cells of notebooks/02_vae.ipynb: edit them there, then `make export` ----
 class VAE(nn.Module):
-    """Variational autoencoder (Kingma & Welling, 2014, "Auto-Encoding Variational Bayes").
-
-    The encoder gives the mean and log-variance of a diagonal Gaussian q(z|x); a sample is
-    drawn with the reparameterisation trick z = mu + sigma * eps, so gradients flow through
-    mu and sigma; the decoder is the autoencoder's.
-    """
+    """Variational autoencoder (Kingma & Welling, 2014): q(z|x) = N(mu, sigma^2), z = mu + sigma * eps."""
 
     def __init__(self, input_dim: int = 784, hidden_dims: tuple[int, ...] = (128, 64), latent_dim: int = 32):
         super().__init__()
@@ -61,35 +60,23 @@ class VAE(nn.Module):
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # the noise is in eps: gradients reach mu, sigma
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, latent_dim) -> (B, 784) in [0, 1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar)
-        return self.decode(z), mu, logvar
-
-    @torch.no_grad()
-    def sample(self, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode z ~ N(0, I): (num_samples, 784)."""
-        device = next(self.parameters()).device
-        z = torch.randn(num_samples, self.latent_dim, device=device, generator=generator)
-        return self.decode(z)
+        return self.decode(self.reparameterize(mu, logvar)), mu, logvar
 
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(q(z|x) || N(0, I)) of a diagonal Gaussian, per latent dimension, in nats: (B, D)."""
+    """KL(q(z|x) || N(0, I)) of a diagonal Gaussian, in closed form, per latent dimension, in nats: (B, D)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
 def reconstruction_error(x_hat: torch.Tensor, x: torch.Tensor, loss: str = "mse", reduction: str = "sum") -> torch.Tensor:
-    """Per-image reconstruction error, (B,).
-
-    `reduction="sum"` adds over the pixels, the log-likelihood scale that the KL (also summed)
-    is measured on; `"mean"` averages over them, which shrinks the term 784-fold against the KL.
-    """
+    """Per-image reconstruction error, (B,): "sum" over pixels is the scale of the (summed) KL."""
     x, x_hat = x.flatten(1), x_hat.flatten(1)
     if loss == "mse":
         per_pixel = F.mse_loss(x_hat, x, reduction="none")
@@ -100,16 +87,11 @@ def reconstruction_error(x_hat: torch.Tensor, x: torch.Tensor, loss: str = "mse"
     return per_pixel.sum(1) if reduction == "sum" else per_pixel.mean(1)
 
 
-def vae_loss(
-    x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-    beta: float = 1.0, loss: str = "mse", reduction: str = "sum",
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The negative ELBO that the VAE minimises, averaged over the batch.
-
-    Returns (loss, reconstruction, kl) with loss = reconstruction + beta * kl, each a scalar
-    per image: reconstruction summed (or averaged) over pixels, KL summed over latent dims.
-    """
+def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+             beta: float = 1.0, loss: str = "mse", reduction: str = "sum") -> tuple[torch.Tensor, ...]:
+    """The negative ELBO per image, averaged over the batch: (loss, reconstruction, kl),
+    loss = reconstruction + beta * kl, the KL summed over the latent dimensions."""
     reconstruction = reconstruction_error(x_hat, x, loss, reduction).mean()
     kl = kl_per_dimension(mu, logvar).sum(1).mean()
     return reconstruction + beta * kl, reconstruction, kl
-
+# ---- end of notebooks/02_vae.ipynb ----

@@ -26,11 +26,25 @@ import torch
 from labutils.config import GANConfig
 from labutils.data.gan_data import GANData, gan_loader, load_gan_data
 from labutils.data.loaders import CHANNELS_LAST_DEVICES, TensorLoader
+from labutils.fingerprint import code_fingerprint
 from labutils.models.gan import Discriminator, Generator
 from labutils.models.sampling import generate, noise
 from labutils.runtime import checkpoint_path, get_device, set_seed
 from labutils.training.engine import History, Trainer, resolve_mixed_precision
 from labutils.training.gan_step import GANStep
+
+
+@dataclass(frozen=True)
+class GANParts:
+    """The code that trains a GAN: the two networks' classes and the step. Notebook 04 passes its own;
+    a run's checkpoint is named after this code too, so edited code trains anew."""
+
+    generator: type = Generator
+    discriminator: type = Discriminator
+    step: type = GANStep
+
+    def fingerprint(self) -> str:
+        return code_fingerprint(self.generator, self.discriminator, self.step)
 
 
 @dataclass
@@ -46,6 +60,7 @@ class TrainedGAN:
     step: GANStep
     train_loader: TensorLoader
     data: GANData
+    loaded: bool = False  # True: a finished checkpoint of this config and code was loaded, nothing trained
 
     @property
     def snapshots(self) -> list[torch.Tensor]:
@@ -57,23 +72,24 @@ class TrainedGAN:
         return generate(self.generator, noise(n, self.config.latent_dim, seed)).cpu()
 
 
-def build_gan(config: GANConfig, device: torch.device) -> tuple[Generator, Discriminator]:
+def build_gan(config: GANConfig, device: torch.device, parts: GANParts = GANParts()) -> tuple[Generator, Discriminator]:
     """The two networks that `config` describes, DCGAN-initialised, on `device`."""
-    generator = Generator(config.latent_dim, config.image_size, config.channels, kind=config.generator,
-                          width=config.g_width, hidden_dims=config.g_hidden_dims, extra_layers=config.extra_layers)
-    discriminator = Discriminator(config.image_size, config.channels, width=config.d_width,
-                                  extra_layers=config.extra_layers, spectral_norm=config.spectral_norm)
+    generator = parts.generator(config.latent_dim, config.image_size, config.channels, kind=config.generator,
+                                width=config.g_width, hidden_dims=config.g_hidden_dims, extra_layers=config.extra_layers)
+    discriminator = parts.discriminator(config.image_size, config.channels, width=config.d_width,
+                                        extra_layers=config.extra_layers, spectral_norm=config.spectral_norm)
     return generator.to(device), discriminator.to(device)
 
 
-def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.Tensor | None = None) -> GANStep:
-    """Networks and optimisers that `config` describes, seeded, as one `GANStep` on `device`.
+def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.Tensor | None = None,
+                   parts: GANParts = GANParts()) -> GANStep:
+    """Networks and optimisers that `config` describes, seeded, as one step (`parts.step`) on `device`.
 
     `real_images` (uint8) enable the in-training distance (config.swd_every); without them it is off.
     """
     set_seed(config.seed)
-    generator, discriminator = build_gan(config, device)
-    return GANStep(generator, discriminator, config, real_images=real_images)
+    generator, discriminator = build_gan(config, device, parts)
+    return parts.step(generator, discriminator, config, real_images=real_images)
 
 
 # bf16 autocast ("auto") also on CPUs that compute bf16 natively: there a GAN update runs 1.6-1.8x
@@ -94,15 +110,16 @@ def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> N
         step.discriminator.compile()
 
 
-def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
-              data: GANData | None = None, verbose: bool = True, continue_from: int | None = None) -> TrainedGAN:
+def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False, data: GANData | None = None,
+              verbose: bool = True, continue_from: int | None = None, parts: GANParts = GANParts()) -> TrainedGAN:
     """Train the GAN that `config` describes, or load its finished checkpoint (resume a partial one).
 
     `data` may be passed in to reuse images already loaded (it must match `config`). `verbose=False`
     silences the headless per-epoch lines (the options study prints one line per run instead).
     `continue_from=N` trains on from the checkpoint of the same config with N epochs instead of from
     the start, e.g. to take a 100-epoch run to 200: the same result, as nothing in training depends
-    on the number of epochs (the learning rate is constant; EMA's warm-up counts updates).
+    on the number of epochs (the learning rate is constant; EMA's warm-up counts updates). `parts`:
+    the networks' and the step's classes (the package's, the code of notebook 04, by default).
     """
     device = get_device(config.device)
     data = data if data is not None else load_gan_data(config)
@@ -113,17 +130,19 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False,
     if len(images) < config.batch_size:
         raise ValueError(f"{len(images)} training images are fewer than one batch ({config.batch_size}).")
     data = GANData(images, data.source, data.is_standin, data.label)
-    step = build_gan_step(config, device, real_images=images)
+    step = build_gan_step(config, device, real_images=images, parts=parts)
     tune_for_device(step, config, device)
     loader = gan_loader(data, config, device)
-    path = checkpoint_path(config.run_id())
+    code = parts.fingerprint()
+    path = checkpoint_path(config.run_id(code=code))
     if retrain:
         path.unlink(missing_ok=True)
-    shorter = checkpoint_path(config.replace(num_epochs=continue_from).run_id()) if continue_from else None
-    trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config=config.identity(),
+    shorter = checkpoint_path(config.replace(num_epochs=continue_from).run_id(code=code)) if continue_from else None
+    trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config={**config.identity(), "code": code},
                       progress=progress, verbose=verbose, continue_from=shorter)
     history = trainer.fit()
     # As the last epoch's end does (same seed: nothing changes for a run trained here), so that a
     # loaded checkpoint is sampled with the statistics of its own weights, whatever it stored.
     step.recalibrate_generators(seed=config.seed + len(history))
-    return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data)
+    return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data,
+                      loaded=trainer.loaded_complete)

@@ -11,7 +11,7 @@ from labutils.config import GANConfig
 from labutils.data.gan_data import GANData
 from labutils.metrics.images import SWDReference
 from labutils.models.sampling import generate, noise, to_uint8
-from labutils.training.gan import TrainedGAN, train_gan
+from labutils.training.gan import GANParts, TrainedGAN, train_gan
 
 # R1's weight in the study and in SMALL_DATA_OPTIONS. Gamma 1 keeps D informative while damping it: at
 # 32 px (DiffAugment + EMA, 100 epochs) SWD 35 with it against 49 without; gamma 10 flattens D until
@@ -39,9 +39,10 @@ SMALL_DATA_LABEL = "+ DiffAugment + R1 + EMA"
 
 
 def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int, progress: bool = False,
-                  seed: int = 0) -> dict[str, dict[str, Any]]:
+                  seed: int = 0, parts: GANParts = GANParts()) -> dict[str, dict[str, Any]]:
     """Train each of STUDY_VARIANTS for `epochs` epochs from the reports' set-up (the rest of `config`
     kept) and measure each one's sliced Wasserstein distance on the same real images, same noise.
+    `parts`: the code that trains (notebook 04 passes its own).
 
     Returns {variant: {"swd", "swd_floor", "swd_levels", "n", "epochs", "train_seconds", "changes",
     "sampled", "samples" (8 uint8 images)}}. Runs are checkpointed like any other, so a rerun loads them.
@@ -56,7 +57,7 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
         variant = base.replace(**changes)
         if run is None or run.config != variant:
             run = None  # one run in memory at a time (a variant's run is reloaded from its checkpoint)
-            run = train_gan(variant, progress=progress, verbose=False, data=data)
+            run = train_gan(variant, progress=progress, verbose=False, data=data, parts=parts)
             print(f"{changes or 'the reports set-up'}, EMA kept: {len(run.history)} epochs, "
                   f"{run.history.total_seconds:.0f} s of training")  # a loaded run says so above
         generator = run.step.ema_generator if sampled == "ema" else run.step.generator

@@ -1,4 +1,8 @@
-"""One batch of GAN training for the lab's engine, and the distance it watches during training."""
+"""One batch of GAN training for the lab's engine, and the distance it watches during training.
+
+The losses, both players' updates and `GANStep` are written and explained in notebook 04, between
+the marker lines; `make export` copies them here. `AdversarialStep` holds the bookkeeping around them.
+"""
 from __future__ import annotations
 
 import copy
@@ -60,19 +64,13 @@ class SWDMonitor:
         return reference.distance(fake)["average"]
 
 
-class GANStep(Step):
-    """One batch of GAN training: a discriminator update, then a generator update.
-
-    D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1), the non-saturating
-    loss of Goodfellow et al. 2014, whose gradient stays strong while D still rejects G's images.
-    BCE is computed from logits (`binary_cross_entropy_with_logits`), the stable form of
-    sigmoid + BCE. Logged per iteration: d_loss, g_loss, d_real = mean D(x) and d_fake = mean
-    D(G(z)) (probabilities, D before its update, as in PyTorch's DCGAN example), and with R1 on,
-    r1 = mean |grad_x D(x)|^2 (d_loss stays the BCE alone, comparable across runs).
+class AdversarialStep(Step):
+    """What every GAN step shares, beside the lesson: the two players and their Adam optimisers, the EMA
+    copy of G, the fixed noise rendered after every epoch (`snapshots`, kept as uint8 in the checkpoint),
+    the in-training distance, and their checkpoint state. `GANStep` (notebook 04) adds `train_step`.
 
     After each epoch the generators' BatchNorm statistics are re-estimated for sampling
-    (`recalibrate_batchnorm`), and the fixed noise batch is rendered (by the EMA generator when
-    there is one) and kept as uint8 in `snapshots`, which travel in the checkpoint.
+    (`recalibrate_batchnorm`), and the fixed noise batch is rendered by the EMA generator when there is one.
     """
 
     def __init__(self, generator: Generator, discriminator: Discriminator, config: GANConfig,
@@ -101,51 +99,15 @@ class GANStep(Step):
         """The generator to draw images from: the EMA one when enabled."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """DiffAugment (when on) of every image D sees, real or generated, in both players' updates."""
         return diff_augment(x, self.config.diffaugment_policy) if self.config.diffaugment else x
 
-    def train_step(self, batch):
-        x = batch[0]  # (B, C, S, S) in [-1, 1]
-        z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)  # (B, latent_dim)
-        with self.autocast():  # bf16 forward passes where enabled; the losses below in float32
-            fake = self.generator(z)  # (B, C, S, S)
-
-        # Discriminator: real -> 1, generated -> 0. detach(): this update does not reach G.
-        r1 = self.config.r1_gamma > 0 and self.d_updates % self.config.r1_every == 0
-        self.d_updates += 1
-        if r1:
-            x = x.detach().requires_grad_(True)
-        with self.autocast():
-            logits_real = self.discriminator(self._augment(x)).float()
-            logits_fake = self.discriminator(self._augment(fake.detach())).float()
-        d_loss = (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                  + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
-        penalty = 0
-        if r1:  # a flat D around the real images: it cannot win on details G cannot yet draw
-            grad, = torch.autograd.grad(logits_real.sum(), x, create_graph=True)
-            self.last_r1 = grad.float().square().sum(dim=(1, 2, 3)).mean()
-            penalty = self.config.r1_every * self.config.r1_gamma / 2 * self.last_r1
-        self.opt_d.zero_grad(set_to_none=True)
-        (d_loss + penalty).backward()
-        self.opt_d.step()
-
-        # Generator: make the updated D call its images real. D's weights need no gradient here.
-        self.discriminator.requires_grad_(False)
-        with self.autocast():
-            logits_gen = self.discriminator(self._augment(fake)).float()
-        g_loss = F.binary_cross_entropy_with_logits(logits_gen, torch.ones_like(logits_gen))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        self.discriminator.requires_grad_(True)
-
+    def update_ema_generator(self) -> None:
+        """Move the EMA copy of G towards G (when on), after each generator update."""
         if self.ema_generator is not None:
             update_ema(self.ema_generator, self.generator, ema_decay_at(self.ema_updates, self.config.ema_decay))
             self.ema_updates += 1
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-                "d_real": torch.sigmoid(logits_real.detach()).mean(),
-                "d_fake": torch.sigmoid(logits_fake.detach()).mean(),
-                **({"r1": self.last_r1.detach()} if self.config.r1_gamma > 0 else {})}  # lazy R1: the last one
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
         self.recalibrate_generators(seed=self.config.seed + epoch)
@@ -176,3 +138,74 @@ class GANStep(Step):
         self.ema_updates = state.get("ema_updates", 0)
         self.d_updates = state.get("d_updates", 0)
         self.last_r1 = state.get("last_r1", torch.zeros(()))
+
+
+# ---- #@save cells of notebooks/04_gan.ipynb: edit them there, then `make export` ----
+def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+    """BCE with real images -> 1 and generated ones -> 0, from logits (the stable form of sigmoid + BCE)."""
+    return (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
+            + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
+
+
+def generator_loss(logits_generated: torch.Tensor) -> torch.Tensor:
+    """Non-saturating (Goodfellow et al. 2014): BCE towards 1, i.e. G maximises log D(G(z)); its gradient
+    stays strong while D still rejects G's images, unlike minimising log(1 - D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
+
+
+def r1_penalty(logits_real: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """Mean |grad_x D(x)|^2 at the real images (Mescheder et al. 2018), differentiable for D's update."""
+    grad, = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
+    return grad.float().square().sum(dim=(1, 2, 3)).mean()
+
+
+def discriminator_update(step: AdversarialStep, x: torch.Tensor, fake: torch.Tensor):
+    """One Adam step of D on a real batch x and a generated one; R1 on every r1_every-th update."""
+    config = step.config
+    r1 = config.r1_gamma > 0 and step.d_updates % config.r1_every == 0
+    step.d_updates += 1
+    if r1:
+        x = x.detach().requires_grad_(True)
+    with step.autocast():  # fake.detach(): this update does not reach G
+        logits_real = step.discriminator(step.augment(x)).float()
+        logits_fake = step.discriminator(step.augment(fake.detach())).float()
+    d_loss = discriminator_loss(logits_real, logits_fake)
+    penalty = 0
+    if r1:  # a flat D around the real images: it cannot win on details G cannot yet draw
+        step.last_r1 = r1_penalty(logits_real, x)
+        penalty = config.r1_every * config.r1_gamma / 2 * step.last_r1
+    step.opt_d.zero_grad(set_to_none=True)
+    (d_loss + penalty).backward()
+    step.opt_d.step()
+    return d_loss, logits_real, logits_fake
+
+
+def generator_update(step: AdversarialStep, fake: torch.Tensor) -> torch.Tensor:
+    """One Adam step of G: make the just-updated D call its images real. D's weights need no gradient."""
+    step.discriminator.requires_grad_(False)
+    with step.autocast():
+        logits_generated = step.discriminator(step.augment(fake)).float()
+    g_loss = generator_loss(logits_generated)
+    step.opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    step.opt_g.step()
+    step.discriminator.requires_grad_(True)
+    return g_loss
+
+
+class GANStep(AdversarialStep):
+    """One batch of GAN training, as the engine's loop calls it: D's update, then G's, then G's average."""
+
+    def train_step(self, batch):
+        x = batch[0]                                                          # (B, C, S, S) in [-1, 1]
+        z = torch.randn(x.shape[0], self.config.latent_dim, device=x.device)  # (B, latent_dim)
+        with self.autocast():  # bf16 forward passes where enabled; the losses in float32
+            fake = self.generator(z)                                          # (B, C, S, S)
+        d_loss, logits_real, logits_fake = discriminator_update(self, x, fake)
+        g_loss = generator_update(self, fake)
+        self.update_ema_generator()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": torch.sigmoid(logits_real.detach()).mean(),        # D before its update, as in
+                "d_fake": torch.sigmoid(logits_fake.detach()).mean(),        # PyTorch's DCGAN example
+                **({"r1": self.last_r1.detach()} if self.config.r1_gamma > 0 else {})}
+# ---- end of notebooks/04_gan.ipynb ----

@@ -1,65 +1,64 @@
-"""What one batch of training does, per model family. The loop around it is `engine.Trainer`."""
+"""What one batch of training does, per model family. The loop around it is `engine.Trainer`.
+
+The autoencoder's and the VAE's steps are written and explained in notebooks 01 and 02, between
+the marker lines; `make export` copies them here. Every step is built as `StepClass(model, config)`.
+"""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from labutils.config import AEConfig, VAEConfig
 from labutils.models.autoencoder import VAE, Autoencoder, vae_loss
 from labutils.models.classifier import MNISTClassifier
 from labutils.training.engine import Step, adam
 
+# ---- #@save cells of notebooks/01_autoencoder.ipynb: edit them there, then `make export` ----
+def ae_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The report's loss: the squared error per pixel, averaged over the pixels and the batch."""
+    return F.mse_loss(x_hat, x)
+
 
 class AutoencoderStep(Step):
-    """Minimise the per-pixel mean squared error between x and its reconstruction (the report's loss)."""
+    """One batch of autoencoder training: reconstruct x, measure the loss, one Adam update."""
 
-    def __init__(self, model: Autoencoder, lr: float):
+    def __init__(self, model: Autoencoder, config: AEConfig):
         self.model = model
-        self.optimizer = adam(model.parameters(), lr=lr)
-        self.modules = {"model": model}
-        self.optimizers = {"optimizer": self.optimizer}
+        self.optimizer = adam(model.parameters(), lr=config.lr)
+        self.modules, self.optimizers = {"model": model}, {"optimizer": self.optimizer}
 
     def train_step(self, batch):
         x = batch[0].flatten(1)                       # (B, 784) in [0, 1]
-        with self.autocast():
-            loss = F.mse_loss(self.model(x).float(), x)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        with self.autocast():                         # bf16 where enabled (a GPU); a no-op on the CPU
+            x_hat = self.model(x).float()             # (B, 784)
+        loss = ae_loss(x_hat, x)
+        self.optimizer.zero_grad(set_to_none=True)    # forget the last batch's gradients
+        loss.backward()                               # d loss / d every weight
+        self.optimizer.step()                         # one Adam update
         return {"loss": loss.detach()}
 
     def eval_step(self, batch):
         x = batch[0].flatten(1)
-        return {"loss": F.mse_loss(self.model(x), x)}
+        return {"loss": ae_loss(self.model(x), x)}
+# ---- end of notebooks/01_autoencoder.ipynb ----
 
 
+# ---- #@save cells of notebooks/02_vae.ipynb: edit them there, then `make export` ----
 class VAEStep(Step):
-    """Minimise the negative ELBO, reconstruction + beta * KL (Kingma & Welling, 2014).
+    """One batch of VAE training: the negative ELBO, reconstruction + beta * KL, one Adam update."""
+    def __init__(self, model: VAE, config: VAEConfig):
+        self.model, self.config = model, config
+        self.optimizer = adam(model.parameters(), lr=config.lr)
+        self.modules, self.optimizers = {"model": model}, {"optimizer": self.optimizer}
 
-    Evaluation also reports `mse`: the per-pixel squared error of decoding the posterior mean,
-    directly comparable with the autoencoder's loss.
-    """
-
-    def __init__(self, model: VAE, lr: float, beta: float = 1.0,
-                 reconstruction_loss: str = "mse", reconstruction_reduction: str = "sum"):
-        self.model = model
-        self.optimizer = adam(model.parameters(), lr=lr)
-        self.modules = {"model": model}
-        self.optimizers = {"optimizer": self.optimizer}
-        self.beta = beta
-        self.reconstruction_loss = reconstruction_loss
-        self.reconstruction_reduction = reconstruction_reduction
-
-    def _loss(self, x):
-        with self.autocast():
-            x_hat, mu, logvar = self.model(x)
-        x_hat, mu, logvar = x_hat.float(), mu.float(), logvar.float()  # the loss in full precision
-        loss, recon, kl = vae_loss(x_hat, x, mu, logvar, self.beta,
-                                   self.reconstruction_loss, self.reconstruction_reduction)
-        return loss, recon, kl, mu
+    def losses(self, x):
+        with self.autocast():                                             # z = mu + sigma * eps inside
+            x_hat, mu, logvar = (t.float() for t in self.model(x))        # the loss in full precision
+        c = self.config
+        return vae_loss(x_hat, x, mu, logvar, c.beta, c.reconstruction_loss, c.reconstruction_reduction), mu
 
     def train_step(self, batch):
-        x = batch[0].flatten(1)
-        loss, recon, kl, _ = self._loss(x)
+        (loss, recon, kl), _ = self.losses(batch[0].flatten(1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -67,9 +66,9 @@ class VAEStep(Step):
 
     def eval_step(self, batch):
         x = batch[0].flatten(1)
-        loss, recon, kl, mu = self._loss(x)
-        mse = F.mse_loss(self.model.decode(mu), x)
-        return {"loss": loss, "recon": recon, "kl": kl, "mse": mse}
+        (loss, recon, kl), mu = self.losses(x)  # and the error of decoding mu, comparable with the AE's loss
+        return {"loss": loss, "recon": recon, "kl": kl, "mse": F.mse_loss(self.model.decode(mu), x)}
+# ---- end of notebooks/02_vae.ipynb ----
 
 
 class ClassifierStep(Step):
