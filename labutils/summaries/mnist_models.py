@@ -1,0 +1,61 @@
+"""What notebooks 01 (autoencoder) and 02 (VAE) say about their runs, as Markdown built from the numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+from IPython.display import Markdown
+
+from labutils.runtime import repo_root
+
+
+def shown_path(path: Path) -> str:
+    """A written file's path as a reader finds it: from the repository root where it lies inside it."""
+    return str(path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path)
+
+
+def autoencoder_results(metrics: Mapping, path: Path) -> Markdown:
+    """Notebook 01's results: the test error against the last training epoch's, and the codes' spread."""
+    gap = 100 * (metrics["test_mse"] / metrics["train_mse_last_epoch"] - 1)
+    return Markdown(
+        f"- Test reconstruction error: **{metrics['test_mse']:.5f}** mean squared error per pixel (pixels in [0, 1]) "
+        f"after {metrics['epochs']} epochs ({metrics['train_seconds']:.0f} s of training); the training loss of the "
+        f"last epoch was {metrics['train_mse_last_epoch']:.5f}, so the test error is {gap:+.1f}% away from it.\n"
+        f"- The code dimensions are far from a common scale: their standard deviations over the test set range "
+        f"from {metrics['latent_std_min']:.2f} to {metrics['latent_std_max']:.2f}, and the largest mean is "
+        f"{metrics['latent_mean_abs_max']:.2f} away from zero.\n"
+        f"- Metrics written to `{shown_path(path)}`.")
+
+
+def error_by_latent_size(test_mse: Mapping[int, float], epochs: Mapping[int, int]) -> pd.DataFrame:
+    """One row per code size: its test error, its epochs, and the error relative to the largest code's."""
+    largest = max(test_mse)
+    return pd.DataFrame({"test MSE per pixel": test_mse, "epochs": epochs,
+                         f"relative to latent_dim = {largest}": {d: v / test_mse[largest] for d, v in test_mse.items()}}
+                        ).rename_axis("latent_dim").round(5)
+
+
+def collapse_table(summed: Mapping, averaged: Mapping, latent_dim: int) -> Markdown:
+    """Notebook 02's posterior-collapse demo: KL, active units and error with the summed and the averaged term."""
+    rows = [("summed over pixels", summed, f"{summed['kl']:.2f}"), ("mean over pixels", averaged, f"{averaged['kl']:.3f}")]
+    return Markdown("| reconstruction term | KL (nats per image) | active units | reconstruction MSE per pixel |\n"
+                    "|---|---|---|---|\n" + "\n".join(
+                        f"| {name} | {kl} | {run['active_units']} of {latent_dim} | {run['mse']:.4f} |"
+                        for name, run, kl in rows))
+
+
+def vae_results(metrics: Mapping, beta: float, latent_dim: int, path: Path) -> Markdown:
+    """Notebook 02's results: reconstruction, KL and active units, the objective and the collapse demo."""
+    demo = metrics["posterior_collapse_demo"]
+    s, m = demo["sum"], demo["mean"]
+    return Markdown(
+        f"- Test reconstruction error, decoding the posterior mean: **{metrics['test_recon_mse']:.5f}** per pixel.\n"
+        f"- Test KL divergence: **{metrics['test_kl']:.2f}** nats per image; **{metrics['active_units']}** of "
+        f"{latent_dim} latent dimensions are active.\n"
+        f"- Test loss (the training objective, negative ELBO): **{metrics['test_elbo']:.2f}** per image, of which "
+        f"{metrics['test_recon']:.2f} reconstruction and {beta:g} × {metrics['test_kl']:.2f} KL.\n"
+        f"- With the reconstruction term averaged over pixels instead of summed, the KL after "
+        f"{metrics['collapse_demo_epochs']} epochs is {m['kl']:.3f} nats against {s['kl']:.2f}, with "
+        f"{m['active_units']} active units against {s['active_units']}.\n"
+        f"- Metrics written to `{shown_path(path)}`.")
