@@ -4,15 +4,18 @@ Notebooks start with `import labutils as lab` and call into it. The package is b
 a module imports only from the layers above it in this list (tests/test_layers.py checks it):
 
     runtime   where files live, device, seed, checkpoints  labutils.runtime
-    config    one typed dataclass per model family          labutils.config
+    config    one typed dataclass per model family, and     labutils.config
+              the fingerprint of the code that trains       labutils.fingerprint
     data      MNIST, abstract art, a GAN's images, loaders  labutils.data
     models    AE, VAE, DCGAN and its sampling, classifier   labutils.models
     metrics   measurements and metrics files                labutils.metrics
     training  one engine, per-family steps, recipes         labutils.training
     plots     figures                                       labutils.plots
-    profiles, progress, pipeline, report, bench, notebook_setup: the parameter sets, what a
-              headless run shows, `make run-all`, `make report`/`make readme`, `make bench`,
-              and the notebooks' opening
+    explore   figures to move by hand (ipywidgets)          labutils.explore
+    summaries the notebooks' computed text and tables       labutils.summaries
+    profiles, progress, pipeline, report, bench, notebook_setup, notebook_export: the parameter
+              sets, what a headless run shows, `make run-all`, `make report`/`make readme`,
+              `make bench`, the notebooks' opening, and `make export` (their #@save cells)
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from typing import TYPE_CHECKING
 
 # Names resolved on first use (PEP 562), so that `import labutils.pipeline` (the runner behind
 # `make run-all`) does not load torch: its memory then stays with the notebooks' kernels.
-_SUBMODULES = ("config", "data", "metrics", "models", "plots", "profiles", "runtime", "training")
+_SUBMODULES = ("config", "data", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries",
+               "training")
 _NAMES = {
     "AEConfig": "labutils.config", "VAEConfig": "labutils.config", "GANConfig": "labutils.config",
     "TensorLoader": "labutils.data", "load_abstract_art": "labutils.data", "load_mnist": "labutils.data",
@@ -33,14 +37,14 @@ _NAMES = {
     "train_mnist_classifier": "labutils.training", "train_gan": "labutils.training",
 }
 __all__ = [  # every name above, written out so that tools read it (tests/test_layers.py checks they agree)
-    "config", "data", "metrics", "models", "plots", "profiles", "runtime", "training",
+    "config", "data", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries", "training",
     "AEConfig", "VAEConfig", "GANConfig", "TensorLoader", "load_abstract_art", "load_mnist", "VAE", "Autoencoder",
     "checkpoint_path", "data_dir", "describe_device", "get_device", "outputs_dir", "repo_root", "set_seed",
     "Trainer", "train_mnist_model", "train_mnist_classifier", "train_gan",
 ]
 
 if TYPE_CHECKING:  # the same names, spelled out for editors and type checkers ("go to definition")
-    from labutils import config, data, metrics, models, plots, profiles, runtime, training
+    from labutils import config, data, explore, metrics, models, plots, profiles, runtime, summaries, training
     from labutils.config import AEConfig, GANConfig, VAEConfig
     from labutils.data import TensorLoader, load_abstract_art, load_mnist
     from labutils.models import VAE, Autoencoder

@@ -14,27 +14,29 @@ from typing import Any
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {},
     "quick": {
-        "01_autoencoder": {"num_epochs": 10},
-        "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3},
+        "01_autoencoder": {"num_epochs": 10, "exercise_epochs": 5},
+        "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3, "exercise_epochs": 5},
         "03_evaluation": {"tsne_samples": 2000, "iwae_k": 200, "iwae_images": 500},
         # Within 15 minutes on the 2-core CPU, set-up included: the options run at the main run's
         # budget, not twice it.
-        "04_gan": {"image_size": 32, "num_epochs": 30, "variant_epochs": 8, "options_epochs": 30},
+        "04_gan": {"image_size": 32, "num_epochs": 30, "variant_epochs": 8, "options_epochs": 30, "exercise_epochs": 8},
         # 937 updates an epoch, 20 times the art's: digits are clear after 2 epochs (SWD 12.3, floor 9.5).
         "04_gan_mnist": {"num_epochs": 5},
     },
     "smoke": {
-        "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512},
-        "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1},
+        "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "exercise_epochs": 1},
+        "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1,
+                   "exercise_epochs": 1},
         "03_evaluation": {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200},
         "04_gan": {"num_epochs": 1, "train_size": 256, "image_size": 32, "variant_epochs": 1,
                    "options_epochs": 2,  # past the main run's last epoch, as in the full profile
-                   "swd_images": 256, "classifier_epochs": 1},  # on MNIST: 03's smoke classifier
+                   "swd_images": 256, "classifier_epochs": 1,  # on MNIST: 03's smoke classifier
+                   "exercise_epochs": 1},
     },
 }
 
-# Every profile runs headless: no progress bars in logs.
-HEADLESS = {"progress": False}
+# Every profile runs headless: no progress bars in logs, and static figures where a person would move widgets.
+HEADLESS = {"progress": False, "interactive": False}
 
 # Runs beyond `make run-all`: a notebook again with other parameters, under its own name (the name of
 # its executed copy and its record), on top of the profile's parameters for that notebook; a profile
@@ -42,7 +44,7 @@ HEADLESS = {"progress": False}
 EXTRA_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
     # Notebook 04 on MNIST, its fast option: the main run only. The options study and the options run
     # are about small data sets, which MNIST's 60 000 images are not. The classifier is notebook 03's.
-    "04_gan_mnist": ("04_gan", {"dataset": "mnist", "variant_epochs": 0, "options_epochs": 0}),
+    "04_gan_mnist": ("04_gan", {"dataset": "mnist", "variant_epochs": 0, "options_epochs": 0, "exercise_epochs": 0}),
 }
 
 

@@ -11,13 +11,15 @@ PACKAGE = Path(labutils.__file__).parent
 # Bottom to top; the same order as labutils/__init__.py's docstring.
 LAYERS = [
     {"runtime"},
-    {"config"},
+    {"config", "fingerprint"},
     {"data"},
     {"models"},
     {"metrics"},
     {"training"},
     {"plots"},
-    {"profiles", "progress", "pipeline", "results", "report", "bench", "bench_machine", "notebook_setup"},
+    {"explore", "summaries"},
+    {"profiles", "progress", "pipeline", "results", "report", "bench", "bench_machine", "notebook_setup",
+     "notebook_export", "bench_explore"},
 ]
 MAX_MODULE_LINES = 420  # "about 400": one concern per file
 

@@ -15,10 +15,11 @@ from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 # Notebook parameters that are not config fields: run context, not hyperparameters.
-RUN_PARAMETERS = {"profile", "progress", "retrain"}
+RUN_PARAMETERS = {"profile", "progress", "retrain", "interactive"}
 CONFIG_OF = {"01_autoencoder": AEConfig, "02_vae": VAEConfig, "04_gan": GANConfig}
 # Parameters that size a notebook's own extra sections, not the model it trains.
-SECTION_PARAMETERS = {"collapse_demo_epochs", "variant_epochs", "options_epochs", "swd_images", "classifier_epochs"}
+SECTION_PARAMETERS = {"collapse_demo_epochs", "variant_epochs", "options_epochs", "swd_images", "classifier_epochs",
+                      "exercise_epochs"}
 
 
 def _notebook_parameters(stem):
@@ -65,3 +66,53 @@ def test_every_notebook_opens_with_badges_and_the_shared_setup_cell(path):
     first_code = next(c for c in cells if c.cell_type == "code")
     assert first_code.source == notebook_setup.setup_cell(), f"{path.name}: rebuild its setup cell"
     assert notebook_setup.repository_url() in first_code.source
+
+
+MAX_CODE_CELL_LINES = 25
+MAX_TEMPLATE_SHARE = 0.05  # of the notebooks' code lines: lines inside triple-quoted strings or Markdown( calls
+
+
+def _code_cells(path):
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def template_lines(source: str) -> int:
+    """Lines of `source` inside a triple-quoted string or a `Markdown(...)` call: text assembled in code."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        is_markdown = isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Markdown"
+        segment = ast.get_source_segment(source, node) or "" if isinstance(node, ast.Constant) else ""
+        if is_markdown or (isinstance(node, ast.Constant) and segment.startswith(('"""', "'''"))):
+            lines |= set(range(node.lineno, node.end_lineno + 1))
+    return len(lines)
+
+
+def test_the_template_counter_counts_docstrings_and_markdown_calls():
+    assert template_lines('x = 1\nMarkdown(f"a {x}"\n         "b")\n') == 2
+    assert template_lines('text = """\none\ntwo\n"""\ny = "short"\n') == 4
+    assert template_lines("y = 2\n") == 0
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_code_cells_are_short_and_hold_no_text_templates(path):
+    cells = _code_cells(path)
+    longest = max(len(source.splitlines()) for source in cells)
+    assert longest <= MAX_CODE_CELL_LINES, f"{path.name}: a code cell of {longest} lines"
+    # Docstrings of the code a notebook teaches are documentation, not text assembled for display.
+    taught = [s for s in cells if not s.startswith("#@save")]
+    assert sum(template_lines(s) for s in taught) == 0, f"{path.name}: text is assembled in code cells"
+
+
+def test_under_five_percent_of_all_code_lines_are_text_templates():
+    cells = [s for path in ALL for s in _code_cells(path)]
+    share = sum(template_lines(s) for s in cells) / sum(len(s.splitlines()) for s in cells)
+    assert share <= MAX_TEMPLATE_SHARE, f"{share:.1%} of the notebooks' code lines are text templates"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_every_notebook_ends_with_three_to_five_exercises_one_of_them_runnable(path):
+    cells = nbformat.read(path, as_version=4).cells
+    start = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Things to try"))
+    numbered = [line for line in cells[start].source.splitlines() if line[:3] in {f"{n}. " for n in range(1, 10)}]
+    assert 3 <= len(numbered) <= 5, f"{path.name}: {len(numbered)} exercises"
+    assert any(c.cell_type == "code" for c in cells[start:]), f"{path.name}: no exercise runs"
