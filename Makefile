@@ -2,8 +2,10 @@
 #   make run-all [PROFILE=full|quick|smoke]   run every notebook headless -> outputs/
 #   make run-gan-mnist [PROFILE=...]          notebook 04 on MNIST, its fast option -> outputs/
 #   make test                                 unit tests + every notebook under nbval (smoke profile)
+#   make browser-test                         notebook 02 in JupyterLab, in headless chromium -> outputs/browser/
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
+#   make export                               copy the notebooks' #@save cells into labutils (a test checks they agree)
 #   make data | make lab | make setup | make clean
 #   make fork REPO=https://github.com/OWNER/NAME  point every badge and setup cell at your fork
 
@@ -16,11 +18,11 @@ ENV_TOOL ?= $(or $(shell command -v mamba 2>/dev/null),$(shell command -v conda 
 STAMP   := $(VENV)/.installed
 TEST_OUTPUTS := $(CURDIR)/outputs/test
 
-.PHONY: setup data run-all run-gan-mnist test bench report readme lab fork clean help
+.PHONY: setup data run-all run-gan-mnist test browser-test bench report readme lab export fork clean help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -55,6 +57,12 @@ test: data
 	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
 		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider
 
+# Notebook 02 run in JupyterLab by a real browser (headless chromium, driven by playwright-core from
+# npm), which then moves a slider of the latent explorer and checks that the decoded image changes.
+# Needs `apt-get install chromium` and Node; screenshots in outputs/browser/ (tests/browser/run.py).
+browser-test: data
+	$(PY) tests/browser/run.py
+
 bench: data
 	$(PY) -m labutils.bench --repeats 3 --json outputs/bench.json
 
@@ -66,6 +74,10 @@ readme: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
+
+# The model, loss and step cells a notebook marks `#@save labutils.X` are that module's code too.
+export: setup
+	$(PY) -m labutils.notebook_export
 
 # Rewrites pyproject.toml's Repository and every notebook's badges and setup cell. The install
 # does not depend on that address, so the set-up stamp is kept (else the next command would
