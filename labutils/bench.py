@@ -15,7 +15,8 @@ plus the time of one epoch, the projected time of the full profile, and peak mem
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
 and lab and reference alternate, so that machine noise hits both alike. `labutils.bench_machine`
 adds the lab's epoch with another lab training beside it, the GAN update against the machine's
-measured peak (float32 and bf16), and the in-training distance's share of the GAN's training.
+measured peak (float32 and bf16), and the in-training distance's share of the GAN's training;
+`labutils.bench_explore` how long each notebook's explorer takes to answer a slider's move.
 """
 from __future__ import annotations
 
@@ -38,15 +39,16 @@ PIPELINES = ("lab", "reference")
 def _mnist_models(kind: str, device):
     import torch
 
+    from labutils.config import AEConfig, VAEConfig
     from labutils.models import VAE, Autoencoder
     from labutils.training.steps import AutoencoderStep, VAEStep
 
     torch.manual_seed(0)
     if kind == "ae":
         model = Autoencoder().to(device)
-        return model, AutoencoderStep(model, lr=1e-3)
+        return model, AutoencoderStep(model, AEConfig())
     model = VAE().to(device)
-    return model, VAEStep(model, lr=1e-3)
+    return model, VAEStep(model, VAEConfig())
 
 
 def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | None, batch_size: int = 128) -> dict:
@@ -269,6 +271,7 @@ def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int 
 def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
                   limit: int | None = None) -> dict:
     """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
+    from labutils.bench_explore import explorer_response_times
     from labutils.bench_machine import another_training, gan_against_peak, monitor_share
     from labutils.pipeline import git_commit
     from labutils.runtime import describe_device, get_device
@@ -309,6 +312,7 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
         results["gan_monitor"] = monitor_share(dev, limit=limit)
         results["models"]["gan"]["share_of_peak"] = results["gan_hardware"]["share_of_peak"]
         results["models"]["gan"]["monitor_share"] = results["gan_monitor"]["monitor_share"]
+    results["explorer_seconds"] = explorer_response_times(get_device(device), repeats=3 if limit else 20)
     return results
 
 
@@ -347,6 +351,10 @@ def format_table(results: dict) -> str:
             f"GAN in-training distance at {m['image_size']} px: {m['measurement_s']:.2f} s per measurement, "
             f"every {m['swd_every']} epoch(s) of {m['epoch_s']:.2f} s: {100 * m['monitor_share']:.0f}% of "
             f"training time.")
+    if "explorer_seconds" in results:
+        from labutils.bench_explore import format_response_times
+
+        lines.append(format_response_times(results["explorer_seconds"]))
     return "\n".join(lines)
 
 

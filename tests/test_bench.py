@@ -28,6 +28,9 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
     assert 100 < hardware["update_gflop"] < 200
     assert 0 < gan["share_of_peak"] < 1.5  # well above the measured peak would be a mismeasurement
     assert 0 < gan["monitor_share"] < 1 and results["gan_monitor"]["measurement_s"] > 0
+    # Every notebook's explorer was timed (01, 02 twice, 03, 04 twice), each render a positive time.
+    assert sorted(name[:2] for name in results["explorer_seconds"]) == ["01", "02", "02", "03", "04", "04"]
+    assert all(seconds > 0 for seconds in results["explorer_seconds"].values())
     shares = results["gan_profile"]
     assert sum(shares.values()) == pytest.approx(1.0)
     convolutions = shares.pop("convolutions, forward") + shares.pop("convolutions, backward")
