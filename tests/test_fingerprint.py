@@ -42,14 +42,18 @@ class AutoencoderStep(Step):
 '''
 
 
-def _cell(name, loss="F.mse_loss(x_hat, x)", comment="", latent_dim=32):
-    """Run code as a notebook cell runs (IPython keeps its source in linecache), in a namespace of its own."""
-    source = textwrap.dedent(STEP.format(loss=loss, comment=comment, latent_dim=latent_dim))
+def _run_as_a_cell(name, source):
+    """Run `source` as a notebook cell runs (IPython keeps its source in linecache), in a namespace of its own;
+    return the AutoencoderStep it defines."""
     filename = f"<cell {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"__name__": "__main__"}
     exec(compile(source, filename, "exec"), namespace)
     return namespace["AutoencoderStep"]
+
+
+def _cell(name, loss="F.mse_loss(x_hat, x)", comment="", latent_dim=32):
+    return _run_as_a_cell(name, textwrap.dedent(STEP.format(loss=loss, comment=comment, latent_dim=latent_dim)))
 
 
 def test_the_same_code_in_two_places_names_the_same_run_and_an_edit_another():
@@ -69,11 +73,7 @@ def _package_copy(name, edit=("", "")):
     source = ("import torch\nimport torch.nn.functional as F\nfrom labutils.config import AEConfig\n"
               "from labutils.models.autoencoder import Autoencoder\nfrom labutils.training.engine import Step, adam\n\n"
               + inspect.getsource(steps.ae_loss) + "\n\n" + inspect.getsource(steps.AutoencoderStep)).replace(*edit)
-    filename = f"<cell {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"__name__": "__main__"}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace["AutoencoderStep"]
+    return _run_as_a_cell(name, source)
 
 
 def test_the_notebook_s_copy_of_a_class_names_the_same_run_as_the_package_s():

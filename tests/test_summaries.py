@@ -79,5 +79,7 @@ def test_the_options_run_compares_at_the_same_budget_only_when_it_was_measured_t
 
 
 def test_the_small_data_table_divides_by_the_floor():
-    table = gan_text.small_data_table({"DiffAugment off": {"swd": 80.0}, "DiffAugment on": {"swd": 40.0}}, 20.0, 287)
-    assert table.loc["DiffAugment off", "times the floor"] == 4.0 and "287 training images" in table.columns[0]
+    runs = {"DiffAugment off": {"swd": 80.0, "floor": 20.0}, "DiffAugment on": {"swd": 40.0, "floor": 20.0}}
+    table = gan_text.small_data_table(runs, train_size=287, updates=1000)
+    assert table.loc["DiffAugment off", "times the floor"] == 4.0 and table.loc["DiffAugment on", "times the floor"] == 2.0
+    assert "287 training images, 1000 updates" in table.columns[0]
