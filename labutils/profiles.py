@@ -20,7 +20,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # Within 15 minutes on the 2-core CPU, set-up included: the options run at the main run's
         # budget, not twice it.
         "04_gan": {"image_size": 32, "num_epochs": 30, "variant_epochs": 8, "options_epochs": 30,
-                   "exercise_epochs": 100},
+                   "exercise_epochs": 50},
         # 937 updates an epoch, 20 times the art's: digits are clear after 2 epochs (SWD 12.3, floor 9.5).
         "04_gan_mnist": {"num_epochs": 5},
     },
