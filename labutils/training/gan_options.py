@@ -22,8 +22,11 @@ R1_GAMMA = 1.0
 # one: "+ EMA" is the reports' run itself, sampled through its averaged weights, a paired comparison,
 # and "+ DiffAugment + EMA" costs no training of its own. Spectral norm is not combined with
 # DiffAugment and EMA: at 32 px that draws grey, checkered images (SWD 206 against 49 without it).
+# The reports' other reading of their generator, fully connected (100 -> 256 -> 512 -> image), is trained
+# at the same budget too: the reports describe it, and only a run can say what the convolutions give.
 STUDY_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "reports' set-up": ({}, "generator"),
+    "fully connected G (reports)": ({"generator": "mlp"}, "generator"),
     "+ EMA": ({}, "ema"),
     "+ DiffAugment": ({"diffaugment": True}, "generator"),
     "+ DiffAugment + EMA": ({"diffaugment": True}, "ema"),
