@@ -367,3 +367,19 @@ def plot_variant_distances(distances: Mapping[str, float], floor: float, title: 
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_aggregate_posterior(mean: Sequence[float], variance: Sequence[float], active: Sequence[bool],
+                             title: str) -> plt.Figure:
+    """Per latent dimension, the aggregate posterior's mean and variance against the prior's 0 and 1."""
+    fig, (ax_mean, ax_var) = plt.subplots(1, 2, figsize=(14, 3.6))
+    dims = np.arange(len(mean))
+    colors = ["tab:blue" if a else "lightgray" for a in active]
+    for ax, values, prior, name in ((ax_mean, mean, 0.0, "mean of q(z)"), (ax_var, variance, 1.0, "variance of q(z)")):
+        ax.bar(dims, values, color=colors)
+        ax.axhline(prior, color="black", linestyle="--", linewidth=1, label=f"prior N(0, 1): {prior:g}")
+        ax.set(xlabel="latent dimension (blue: active)", ylabel=name)
+        ax.legend(loc="best")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

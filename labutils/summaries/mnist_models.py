@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 from IPython.display import Markdown
@@ -59,3 +59,18 @@ def vae_results(metrics: Mapping, beta: float, latent_dim: int, path: Path) -> M
         f"{metrics['collapse_demo_epochs']} epochs is {m['kl']:.3f} nats against {s['kl']:.2f}, with "
         f"{m['active_units']} active units against {s['active_units']}.\n"
         f"- Metrics written to `{shown_path(path)}`.")
+
+
+def aggregate_posterior(measured: Mapping, active: Sequence[bool]) -> Markdown:
+    """Notebook 02's reading of q(z) against N(0, I): moments over the active dimensions, the Gaussian
+    fit's KL and the two-sample test's outcome."""
+    mean = [m for m, a in zip(measured["mean"], active) if a] or measured["mean"]
+    variance = [v for v, a in zip(measured["variance"], active) if a] or measured["variance"]
+    mmd = measured["mmd"]
+    outcome = "**matches** the prior" if measured["matches_prior"] else "**differs from** the prior"
+    return Markdown(
+        f"- Over the {sum(active)} active dimensions the mean of q(z) lies between {min(mean):+.2f} and "
+        f"{max(mean):+.2f} and its variance between {min(variance):.2f} and {max(variance):.2f} (the prior: 0 and 1).\n"
+        f"- KL from the Gaussian fitted to q(z) to N(0, I): **{measured['gaussian_fit_kl']:.2f}** nats.\n"
+        f"- {mmd['n']} draws from q(z) against {mmd['n']} from N(0, I): MMD² = {mmd['mmd2']:.5f}, its 95 % "
+        f"permutation threshold {mmd['threshold_95']:.5f}, p = {mmd['p_value']:.3f}: q(z) {outcome} at the 5 % level.")
