@@ -166,24 +166,6 @@ def test_laplacian_pyramid_reconstructs_the_image():
     torch.testing.assert_close(out, x)
 
 
-def test_fid_is_unavailable_without_weights(monkeypatch, tmp_path):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    assert not image_metrics.inception_weights_available()
-    images = torch.zeros(8, 3, 32, 32, dtype=torch.uint8)
-    assert image_metrics.fid_against_floor(images, images, n=4) is None
-
-
-def test_fid_path_with_a_stand_in_network(monkeypatch, tmp_path):
-    """The FID plumbing (resize, grey to RGB, features, distance and floor) with a tiny network in Inception's place."""
-    monkeypatch.setattr(image_metrics, "inception_weights_path", lambda: tmp_path / "weights.pth")
-    tiny = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())  # (B, 3, 299, 299) -> (B, 12)
-    monkeypatch.setattr(image_metrics, "_inception", lambda path, device: tiny)
-    real, fake = _textures(40, 0)[:, :1], torch.zeros(20, 1, 32, 32, dtype=torch.uint8)
-    assert image_metrics.inception_features(fake[:3], tiny).shape == (3, 12)
-    result = image_metrics.fid_against_floor(real, fake, n=20)
-    assert result["n"] == 20 and result["distance"] > result["floor"] >= 0
-
-
 def test_frechet_against_floor_in_any_feature_space():
     real = _textures(200, 0)
     flat = lambda x: x.float().flatten(1)[:, ::64]  # (N, 48)

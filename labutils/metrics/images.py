@@ -5,10 +5,11 @@
   Quality, Stability, and Variation", section 5 and their `sliced_wasserstein.py`). It needs no
   pretrained network, so it works on any data and any machine. Fine levels compare texture
   and edges, the coarsest compares colour and layout.
-- `fid_against_floor`: the Fréchet Inception Distance (Heusel et al. 2017), only where Inception-v3
-  weights already lie on the machine; otherwise None, which the lab reports as "unavailable".
-  `frechet_against_floor` is the same distance in any other network's features (on MNIST, the
-  lab's digit classifier).
+- `fid_against_floor`: the standard Fréchet Inception Distance (Heusel et al. 2017) in the TensorFlow
+  Inception-v3 features that published FIDs use, or None where those weights cannot be had, which
+  the lab reports as "unavailable". `frechet_against_floor` is the same distance in any other
+  network's features (on MNIST, the lab's digit classifier). Both live in `labutils.metrics.fid`
+  (where the weights are looked for, and how to place them) and are re-exported here.
 - `nearest_neighbours`: for each generated image, the closest training image ("does it copy?").
 
 Both distances depend on the number of images compared, so a number means little alone:
@@ -17,14 +18,15 @@ the lab always reports it beside the same distance between two real samples of t
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labutils.metrics.frechet import frechet_distance
+from labutils.metrics.fid import _two_real_samples  # the floor's two disjoint real samples, as the FID draws them
+from labutils.metrics.fid import (DOWNLOAD_ENV, UNAVAILABLE, WEIGHTS_ENV, WEIGHTS_FILES,  # noqa: F401 (re-exported)
+                                  download_allowed, fid_against_floor, fid_weights_dir, find_inception_weights,
+                                  frechet_against_floor, inception_features, inception_weights_available,
+                                  inception_weights_path)
 
 # Karras et al.'s settings (sliced_wasserstein.py and metrics config).
 PATCH_SIZE = 7  # neighbourhood side: 7 x 7 pixels per descriptor
@@ -192,90 +194,6 @@ def swd(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, floa
                          f"and {tuple(fake.shape)}.")
     return swd_from_descriptors(patch_descriptors(real, seed), patch_descriptors(fake, seed + 1),
                                 real.shape[-1], seed=seed + 2)
-
-
-# --- Fréchet Inception Distance, only with weights already on the machine -------------------------
-
-INCEPTION_FILES = ("inception_v3_google-*.pth",)  # torchvision's ImageNet weights, in torch.hub's cache
-INCEPTION_SIZE = 299
-UNAVAILABLE = "unavailable"
-
-
-def inception_weights_path() -> Path | None:
-    """torchvision's Inception-v3 weights file in `torch.hub.get_dir()/checkpoints`, or None. Never downloads."""
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    for pattern in INCEPTION_FILES:
-        found = sorted(folder.glob(pattern))
-        if found:
-            return found[-1]
-    return None
-
-
-def inception_weights_available() -> bool:
-    """Whether the FID can be computed here without downloading anything."""
-    return inception_weights_path() is not None
-
-
-def _inception(path: Path, device: torch.device) -> torch.nn.Module:
-    from torchvision.models import inception_v3
-
-    # transform_input=True, as torchvision sets it for these weights: it maps ImageNet-normalised
-    # inputs to the [-1, 1] scaling the original Google weights were trained with.
-    model = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    model.fc = torch.nn.Identity()  # the 2048 pool features, as FID uses
-    return model.eval().to(device)
-
-
-@torch.no_grad()
-def inception_features(images: torch.Tensor, model: torch.nn.Module, batch_size: int = 64) -> torch.Tensor:
-    """(N, C, S, S) uint8 images -> (N, 2048) pool features: grey is repeated to RGB, resized to
-    299 x 299 and normalised as torchvision's ImageNet weights expect."""
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device).float() / 255  # (B, C, S, S) in [0, 1]
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear", align_corners=False)
-        out.append(model((x - mean) / std).cpu())
-    return torch.cat(out).double()
-
-
-def _two_real_samples(real: torch.Tensor, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two disjoint random sets of n real images (seeded): the reference, and the floor's second sample."""
-    if n < 2 or len(real) < 2 * n:
-        raise ValueError(f"Need at least 2n = {2 * n} real images (n >= 2), got {len(real)}.")
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
-    return real[order[:n]], real[order[n:2 * n]]
-
-
-def frechet_against_floor(features: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
-                          fake: torch.Tensor, n: int, seed: int = 0) -> dict[str, float]:
-    """Fréchet distance between Gaussians fitted to `features(images)` of n generated and n real images,
-    and its floor (the same n real images against n others). Returns {"distance", "floor", "n"}."""
-    if len(fake) < n:
-        raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
-    reference, other = _two_real_samples(real, n, seed)
-    f_ref = features(reference)
-    return {"distance": float(frechet_distance(f_ref, features(fake[:n]))),
-            "floor": float(frechet_distance(f_ref, features(other))), "n": n}
-
-
-def fid_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int = 0,
-                      device: torch.device | str = "cpu") -> dict[str, float] | None:
-    """The Fréchet Inception Distance (uint8 images) and its floor, or None where no weights are on the machine.
-
-    Uses torchvision's Inception-v3 (ImageNet) pool features: the numbers are comparable with one
-    another, not with papers' FIDs, which use the TensorFlow Inception graph.
-    """
-    path = inception_weights_path()
-    if path is None:
-        return None
-    model = _inception(path, torch.device(device))
-    return frechet_against_floor(lambda x: inception_features(x, model), real, fake, n, seed)
 
 
 # --- Does the generator copy its training images? ------------------------------------------------
