@@ -14,7 +14,7 @@ from typing import Any
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {},
     "quick": {
-        "01_autoencoder": {"num_epochs": 10, "exercise_epochs": 5},
+        "01_autoencoder": {"num_epochs": 10},
         "02_vae": {"num_epochs": 10, "collapse_demo_epochs": 3, "exercise_epochs": 5},
         "03_evaluation": {"tsne_samples": 2000, "iwae_k": 200, "iwae_images": 500},
         # Within 15 minutes on the 2-core CPU, set-up included: the options run at the main run's
@@ -25,7 +25,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "04_gan_mnist": {"num_epochs": 5},
     },
     "smoke": {
-        "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "exercise_epochs": 1},
+        "01_autoencoder": {"num_epochs": 1, "train_size": 2048, "test_size": 512},
         "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1,
                    "exercise_epochs": 1},
         "03_evaluation": {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200},

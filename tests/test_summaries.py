@@ -11,10 +11,11 @@ AE = {"test_mse": 0.00678, "train_mse_last_epoch": 0.00650, "epochs": 50, "train
 
 def test_autoencoder_results_state_the_measured_numbers_and_the_gap():
     text = mnist_text.autoencoder_results(AE, Path("/elsewhere/m.json")).data
-    for shown in ("**0.00678**", "after 50 epochs (41 s", "0.00650", "+4.3% away", "from 0.31 to 4.27", "2.50 away",
-                  "`/elsewhere/m.json`"):
+    for shown in ("**0.00678**", "after 50 epochs (41 s", "0.00650", "4.3% above it", "from 0.31 to 4.27",
+                  "2.50 away", "`/elsewhere/m.json`"):
         assert shown in text
-    assert "-4.2% away" in mnist_text.autoencoder_results({**AE, "test_mse": 0.00623}, Path("m.json")).data
+    assert "4.2% below it: the training loss" in mnist_text.autoencoder_results({**AE, "test_mse": 0.00623},
+                                                                                Path("m.json")).data
 
 
 def test_the_error_by_code_size_is_relative_to_the_largest_code():
@@ -63,9 +64,16 @@ def test_the_options_study_table_and_the_results_name_the_best_variant():
                "variant_epochs": 25, "options_run": None,
                "nearest_neighbour_rms": {"generated_median_rms": 40.0, "real_median_rms": 38.0}}
     text = gan_text.results(metrics, "stand-in", 2872, "cpu", "+ DiffAugment", Path("g.json")).data
-    assert "2.5 times the floor" in text and "the lowest distance is **+ EMA**'s, 40.0, against 50.0" in text
-    study["+ EMA"]["swd"] = 60.0
-    assert "no option lowered the distance" in gan_text.results(metrics, "s", 1, "cpu", "+ x", Path("g.json")).data
+    assert "2.5 times the floor" in text and "at every pyramid level: **+ EMA** (40.0)" in text
+    study["+ EMA"]["swd_levels"] = {"64px": 40.0, "32px": 60.0, "average": 40.0}  # better on average only
+    study["reports' set-up"]["swd_levels"] = {"64px": 50.0, "32px": 50.0, "average": 50.0}
+    assert gan_text.lower_everywhere(study) == []
+    assert "none is shown to help" in gan_text.results(metrics, "s", 1, "cpu", "+ x", Path("g.json")).data
+
+
+def test_the_last_epoch_says_when_d_is_winning():
+    assert "D is winning" in gan_text.last_epoch({**LAST, "train_d_real": 0.90, "train_d_fake": 0.10}).data
+    assert "neither player dominates" in gan_text.last_epoch(LAST).data
 
 
 def test_the_options_run_compares_at_the_same_budget_only_when_it_was_measured_there():

@@ -187,3 +187,16 @@ def test_verdict_list_quotes_the_numbers_and_the_verdicts():
     assert "(lower loss)\": **does not hold**" in drifting and "\"And stabilizes\": **does not hold** narrowly" in drifting
     assert "spikes" not in drifting
 
+
+
+def test_the_prior_verdict_follows_the_mmd_test_and_is_left_out_when_not_measured():
+    mmd = {"mmd2": 0.001, "threshold_95": 0.0008, "p_value": 0.005, "n": 2000, "permutations": 200}
+    differs = {"matches_prior": False, "gaussian_fit_kl": 0.10, "mmd": mmd}
+    record = verdicts.decide(_evidence(aggregate_posterior=differs)).record()
+    assert record["report1_latent_approximates_standard_normal"] is False
+    matches = {**differs, "matches_prior": True, "mmd": {**mmd, "p_value": 0.4}}
+    assert verdicts.decide(_evidence(aggregate_posterior=matches)).record()["report1_latent_approximates_standard_normal"]
+    line = verdicts.verdict_list(_evidence(aggregate_posterior=differs)).data.splitlines()[-1]
+    assert line.startswith("6. ") and "**does not hold**" in line and "p = 0.005 by 200 permutations" in line
+    assert "report1_latent_approximates_standard_normal" not in verdicts.decide(_evidence()).record()
+    assert len(verdicts.verdict_list(_evidence()).data.splitlines()) == 5

@@ -18,10 +18,12 @@ def shown_path(path: Path) -> str:
 def autoencoder_results(metrics: Mapping, path: Path) -> Markdown:
     """Notebook 01's results: the test error against the last training epoch's, and the codes' spread."""
     gap = 100 * (metrics["test_mse"] / metrics["train_mse_last_epoch"] - 1)
+    side = (f"{abs(gap):.1f}% below it: the training loss is averaged over an epoch whose weights were still "
+            "improving, the test error is measured after it" if gap < 0 else f"{gap:.1f}% above it")
     return Markdown(
         f"- Test reconstruction error: **{metrics['test_mse']:.5f}** mean squared error per pixel (pixels in [0, 1]) "
         f"after {metrics['epochs']} epochs ({metrics['train_seconds']:.0f} s of training); the training loss of the "
-        f"last epoch was {metrics['train_mse_last_epoch']:.5f}, so the test error is {gap:+.1f}% away from it.\n"
+        f"last epoch was {metrics['train_mse_last_epoch']:.5f}, so the test error is {side}.\n"
         f"- The code dimensions are far from a common scale: their standard deviations over the test set range "
         f"from {metrics['latent_std_min']:.2f} to {metrics['latent_std_max']:.2f}, and the largest mean is "
         f"{metrics['latent_mean_abs_max']:.2f} away from zero.\n"

@@ -32,8 +32,8 @@ class SWDMonitor:
 
     `n` real images (fixed, drawn once) against `n` images generated from fixed noise; the floor
     is the same distance between those real images and `n` other real ones. With a small `n`
-    the numbers are noisier and higher than the notebook's final measurement on more images,
-    but they are comparable with each other epoch to epoch. The real side (descriptors, and their
+    the numbers are noisier than the notebook's final measurement on more images, and their floor is
+    higher, but they are comparable with each other epoch to epoch. The real side (descriptors, and their
     sorted projections on each level's fixed directions) is computed once, on first use: each
     measurement then costs the generated side only.
     """

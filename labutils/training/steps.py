@@ -39,7 +39,8 @@ class AutoencoderStep(Step):
 
     def eval_step(self, batch):
         x = batch[0].flatten(1)
-        return {"loss": ae_loss(self.model(x), x)}
+        x_hat = self.model(x)
+        return {"loss": ae_loss(x_hat, x), "mse": F.mse_loss(x_hat, x)}  # mse: whatever the loss, comparable
 # ---- end of notebooks/01_autoencoder.ipynb ----
 
 
