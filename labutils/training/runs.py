@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from labutils.config import AEConfig, VAEConfig, settings_id
-from labutils.fingerprint import code_fingerprint
 from labutils.data.loaders import TensorLoader, mnist_loaders, to_unit_interval
 from labutils.data.mnist import MNIST
+from labutils.fingerprint import code_fingerprint
 from labutils.models.autoencoder import VAE, Autoencoder
 from labutils.models.classifier import ARCHITECTURE, MNISTClassifier
 from labutils.runtime import checkpoint_path, get_device, set_seed
