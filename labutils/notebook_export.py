@@ -25,8 +25,14 @@ from pathlib import Path
 SAVE_MARK = "#@save"
 BEGIN = "# ---- #@save cells of {notebook}: edit them there, then `make export` ----"
 END = "# ---- end of {notebook} ----"
-BLOCK = re.compile(r"^# ---- #@save cells of (?P<notebook>\S+): edit them there, then `make export` ----\n"
-                   r"(?P<body>.*?)^# ---- end of (?P=notebook) ----$", re.M | re.S)
+
+
+def _marker_pattern(marker: str, notebook_group: str) -> str:
+    return re.escape(marker).replace(re.escape("{notebook}"), notebook_group)
+
+
+BLOCK = re.compile("^" + _marker_pattern(BEGIN, r"(?P<notebook>\S+)") + r"\n(?P<body>.*?)^"
+                   + _marker_pattern(END, r"(?P=notebook)") + "$", re.M | re.S)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def plot_curves(series: Mapping[str, Sequence[float]], title: str, ylabel: str, 
     return ax.figure
 
 
-def _to_grid(images: torch.Tensor, nrow: int, image_shape: tuple[int, ...]) -> np.ndarray:
+def grid_array(images: torch.Tensor, nrow: int, image_shape: tuple[int, ...]) -> np.ndarray:
     """(N, ...) images in [0, 1] (or uint8) -> an (H, W, C) array for imshow."""
     images = images.detach().cpu()
     if images.dtype == torch.uint8:
@@ -56,7 +56,7 @@ def image_grid(images: torch.Tensor, title: str, nrow: int = 8, image_shape: tup
     if ax is None:
         rows = -(-len(images) // nrow)
         _, ax = plt.subplots(figsize=(nrow * 0.8, rows * 0.8 + 0.5))
-    ax.imshow(_to_grid(images, nrow, image_shape), cmap="gray", interpolation="nearest")
+    ax.imshow(grid_array(images, nrow, image_shape), cmap="gray", interpolation="nearest")
     ax.set_title(title)
     ax.axis("off")
     return ax.figure

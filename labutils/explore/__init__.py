@@ -16,20 +16,17 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
+
+from labutils.plots import grid_array, save_figure
 
 PIXELS_PER_IMAGE = 112  # each image is scaled up to about this many pixels a side on the page
 
 
 def to_png(images: torch.Tensor, nrow: int, image_shape: tuple[int, ...] = (1, 28, 28),
            scale: int | None = None) -> bytes:
-    """(N, ...) images in [0, 1] (float) or uint8 -> one PNG of a grid with `nrow` images a row."""
-    images = images.detach().cpu()
-    if images.dtype == torch.uint8:
-        images = images.float() / 255
-    images = images.reshape(-1, *image_shape).clamp(0, 1)
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)                 # (C, H, W)
-    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)       # (H, W, C)
+    """(N, ...) images in [0, 1] (float) or uint8 -> one PNG of a grid with `nrow` images a row,
+    laid out as the notebooks' static grids are (`plots.grid_array`)."""
+    array = (grid_array(images, nrow, image_shape) * 255).round().astype(np.uint8)   # (H, W, C)
     picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
     scale = scale or max(1, PIXELS_PER_IMAGE // image_shape[-1])
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
@@ -107,8 +104,6 @@ def show(explorer: Explorer, interactive: bool, static: Callable[[], object], na
         display(explorer.widget())
         return
     import matplotlib.pyplot as plt
-
-    from labutils.plots import save_figure
 
     figure = static()
     save_figure(figure, name)
