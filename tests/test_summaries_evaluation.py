@@ -1,10 +1,8 @@
 """Notebook 03's tables and readings: each shows the numbers it is given, as the notebook formats them,
 and each decision flips when its inputs do."""
-import dataclasses
-
 import pytest
 
-from labutils.summaries import evaluation, verdicts
+from labutils.summaries import evaluation
 from labutils.summaries.evaluation import AE_FITTED, AE_PRIOR, FLOOR, REFERENCE, VAE_PRIOR
 
 AE_BETTER = {"ae": 0.0125, "vae_posterior_mean": 0.025, "vae_posterior_sample": 0.0375}
@@ -32,15 +30,6 @@ def _kl_story(spike=20.0, low=4.0, early_epochs=2):
 def _kl_trend(tail_relative_change=0.004, tail_epochs=2):
     return {"first": 10.0, "peak": 25.0, "peak_epoch": 9, "last": 24.0, "tail_epochs": tail_epochs,
             "tail_slope": 0.048, "tail_relative_change": tail_relative_change}
-
-
-def _evidence(**changes):
-    base = verdicts.Evidence(
-        recon=AE_BETTER, structure=_structure(), generation=_generation(),
-        ae_test_loss=[0.03, 0.02, 0.015, 0.0151, 0.0150, 0.0150, 0.0150, 0.0150, 0.0150, 0.0150],
-        vae_test_loss=[40.0] * 10, test_kl=[10.0, 18.0, 20.0, 22.0, 23.0, 23.5, 23.8, 23.9, 24.0, 24.0],
-        kl_trend=_kl_trend(), kl_story=_kl_story())
-    return dataclasses.replace(base, **changes)
 
 
 def test_reconstruction_names_the_better_model_and_its_numbers():
@@ -128,75 +117,3 @@ def test_knn_by_k_shows_who_leads_at_each_k():
     assert list(table["ahead"]) == ["AE", "VAE", "tie"]
     assert table.loc[5, "vae"] == 0.95
     assert "ahead" not in evaluation.knn_by_k({1: {"pixels": 0.97}}).columns
-
-
-def test_verdicts_record_has_the_metrics_keys_and_follows_the_evidence():
-    record = verdicts.decide(_evidence()).record()
-    assert list(record) == [
-        "report1_ae_reconstructs_better", "report1_ae_loss_lower", "report2_vae_lower_reconstruction_error",
-        "vae_more_structured_by_knn_accuracy", "vae_more_structured_by_linear_probe_accuracy",
-        "vae_more_structured_by_silhouette", "report1_kl_increases_initially", "report1_kl_stabilizes",
-        "report1_ae_lacks_generative_capability"]
-    assert record["report1_ae_reconstructs_better"] and not record["report2_vae_lower_reconstruction_error"]
-    flipped = verdicts.decide(_evidence(recon=VAE_BETTER)).record()
-    assert not flipped["report1_ae_reconstructs_better"] and flipped["report2_vae_lower_reconstruction_error"]
-
-
-def test_ae_loss_lower_compares_the_objectives_per_image():
-    assert verdicts.decide(_evidence()).record()["report1_ae_loss_lower"]          # 784 x 0.015 = 11.8 < 40
-    assert not verdicts.decide(_evidence(vae_test_loss=[10.0] * 10)).record()["report1_ae_loss_lower"]
-
-
-def test_kl_verdicts_flip_between_stable_and_drifting_and_rising_and_not():
-    assert verdicts.decide(_evidence()).kl_stable
-    assert not verdicts.decide(_evidence(kl_trend=_kl_trend(tail_relative_change=0.05))).kl_stable
-    assert not verdicts.decide(_evidence(test_kl=[24.0, 24.0])).kl_stable                # too few epochs
-    assert verdicts.decide(_evidence(kl_trend=_kl_trend(tail_relative_change=-0.019))).kl_narrow
-    assert not verdicts.decide(_evidence()).kl_narrow
-    assert verdicts.decide(_evidence()).kl_rises
-    assert not verdicts.decide(_evidence(test_kl=[24.0, 20.0, 19.0, 19.0, 19.0])).kl_rises
-
-
-def test_generation_verdict_flips_at_twice_the_vae_distance():
-    assert verdicts.decide(_evidence()).ae_fails_to_generate                           # 300 > 2 x 100
-    assert not verdicts.decide(_evidence(generation=_generation(ae_prior=190.0))).ae_fails_to_generate
-
-
-@pytest.mark.parametrize("ratio, reading", [(0.8, "not a decoder that can generate"),
-                                            (1.5, "so much of what the AE lacks"), (2.5, "still more than twice")])
-def test_fitted_reading_follows_the_ratio(ratio, reading):
-    assert reading in verdicts.fitted_reading(ratio)
-
-
-def test_verdict_list_quotes_the_numbers_and_the_verdicts():
-    text = verdicts.verdict_list(_evidence()).data
-    lines = text.splitlines()
-    assert [line[:3] for line in lines] == ["1. ", "2. ", "3. ", "4. ", "5. "]
-    assert "\"AE achieves better reconstruction (lower loss)\": **holds**. Test error per pixel: AE 0.01250" in lines[0]
-    assert "(11.8 against 40.0 at the last epoch)" in lines[0] and "24.0 nats of the VAE's objective" in lines[0]
-    assert "the AE's test loss has plateaued" in lines[0]
-    assert lines[1].endswith("compared to AE\": **does not hold**.")
-    assert "by kNN accuracy **holds** (0.9500 vs 0.9000); by linear-probe accuracy **does not hold**" in lines[2]
-    assert "raw pixels score 0.9700 (kNN)" in lines[2]
-    assert lines[2].endswith("holds by 2 of 3 measures, and not by linear-probe accuracy.")
-    assert "**holds** per epoch (test KL 10.00 at epoch 1, 18.00 at epoch 2); within epoch 1 it first spikes to 20.0" in lines[3]
-    assert "\"And stabilizes\": **holds** (over the last 2 epochs it drifts by +0.4% of its final 24.00 nats" in lines[3]
-    assert "(Fréchet distance 300.00 vs the VAE's 100.00;" in lines[4] and "reaches 150.00, 1.5× the VAE's" in lines[4]
-    drifting = verdicts.verdict_list(_evidence(recon=VAE_BETTER, kl_trend=_kl_trend(tail_relative_change=0.021),
-                                               kl_story=_kl_story(low=15.0))).data
-    assert "(lower loss)\": **does not hold**" in drifting and "\"And stabilizes\": **does not hold** narrowly" in drifting
-    assert "spikes" not in drifting
-
-
-
-def test_the_prior_verdict_follows_the_mmd_test_and_is_left_out_when_not_measured():
-    mmd = {"mmd2": 0.001, "threshold_95": 0.0008, "p_value": 0.005, "n": 2000, "permutations": 200}
-    differs = {"matches_prior": False, "gaussian_fit_kl": 0.10, "mmd": mmd}
-    record = verdicts.decide(_evidence(aggregate_posterior=differs)).record()
-    assert record["report1_latent_approximates_standard_normal"] is False
-    matches = {**differs, "matches_prior": True, "mmd": {**mmd, "p_value": 0.4}}
-    assert verdicts.decide(_evidence(aggregate_posterior=matches)).record()["report1_latent_approximates_standard_normal"]
-    line = verdicts.verdict_list(_evidence(aggregate_posterior=differs)).data.splitlines()[-1]
-    assert line.startswith("6. ") and "**does not hold**" in line and "p = 0.005 by 200 permutations" in line
-    assert "report1_latent_approximates_standard_normal" not in verdicts.decide(_evidence()).record()
-    assert len(verdicts.verdict_list(_evidence()).data.splitlines()) == 5

@@ -1,0 +1,111 @@
+"""The verdict interface, the intervals behind it, and notebook 03's verdicts on synthetic AE/VAE pairs."""
+import numpy as np
+import pytest
+
+from labutils import verdicts
+from labutils.metrics.model_pair import PairMeasurements
+from labutils.metrics.uncertainty import bootstrap_interval, repeat_interval, seed_range
+from labutils.summaries import verdicts as mnist_verdicts
+
+
+def test_outcome_reads_the_interval_against_the_threshold():
+    assert verdicts.outcome(0.1, 0.3) == verdicts.HOLDS
+    assert verdicts.outcome(-0.3, -0.1) == verdicts.DOES_NOT_HOLD
+    assert verdicts.outcome(-0.1, 0.3) == verdicts.WITHIN_NOISE
+    assert verdicts.outcome(2.1, 3.0, threshold=2) == verdicts.HOLDS
+    assert verdicts.outcome(1.5, 2.5, threshold=2) == verdicts.WITHIN_NOISE
+
+
+def test_bootstrap_interval_covers_the_true_mean_and_shrinks_with_more_images():
+    rng = np.random.default_rng(1)
+    small = bootstrap_interval(rng.normal(0.5, 1.0, 100), seed=0)
+    large = bootstrap_interval(rng.normal(0.5, 1.0, 10_000), seed=0)
+    assert small["low"] < 0.5 < small["high"] and large["low"] < 0.5 < large["high"]
+    assert (large["high"] - large["low"]) < 0.2 * (small["high"] - small["low"])
+    assert small["seeds"] == 1 and small["images"] == 100
+
+
+def test_bootstrap_over_seeds_widens_the_interval_when_seeds_disagree():
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0, 0.1, (3, 2000))
+    agree = bootstrap_interval(noise + 1.0, seed=0)
+    disagree = bootstrap_interval(noise + np.array([[0.0], [1.0], [2.0]]), seed=0)
+    assert agree["estimate"] == pytest.approx(disagree["estimate"], abs=0.01)
+    assert (disagree["high"] - disagree["low"]) > 10 * (agree["high"] - agree["low"])
+    with pytest.raises(ValueError, match="same images"):
+        bootstrap_interval([np.zeros(5), np.zeros(6)])
+
+
+def test_seed_range_and_repeats():
+    assert seed_range([1.0, 3.0, 2.0]) == {"estimate": 2.0, "low": 1.0, "high": 3.0, "level": None, "seeds": 3,
+                                           "values": [1.0, 3.0, 2.0]}
+    repeated = repeat_interval(np.arange(101.0))
+    assert repeated["estimate"] == 50.0 and repeated["low"] == pytest.approx(2.5) and repeated["repeats"] == 101
+
+
+def test_a_record_has_the_interface_keys_and_the_table_reads_records():
+    v = verdicts.Verdict("claim", "report 1", "the test", {"estimate": 0.2, "low": -0.1, "high": 0.5, "level": 0.95,
+                                                            "seeds": 3, "images": 100}, evidence="numbers")
+    record = v.record()
+    assert {"claim", "report", "outcome", "evidence", "interval"} <= set(record)
+    assert record["outcome"] == verdicts.WITHIN_NOISE and record["point_outcome"] == verdicts.HOLDS
+    assert record["interval"]["threshold"] == 0.0
+    table = verdicts.table([record])
+    assert table.loc[1, "verdict"] == "within noise"
+    assert "0.2 [-0.1, 0.5] (95% 3 seed(s) × 100 images)" == table.loc[1, "statistic [interval]"]
+    assert verdicts.changed_by_noise([record]) == ["claim"]
+
+
+def _pair(seed, ae_error=0.010, vae_error=0.012, kl=(10.0, 18.0, 20.0, 22.0, 23.0, 23.5, 23.8, 23.9, 24.0, 24.0),
+          ae_loss=(0.03, 0.02, 0.015, 0.0151, 0.015, 0.015, 0.015, 0.015, 0.015, 0.015), ae_far=3.0, mmd2=0.002):
+    rng = np.random.default_rng(seed)
+    n = 400
+    test = rng.normal(0, 1, (n, 4))
+    correct = lambda p: (rng.random(n) < p).astype(float)  # noqa: E731
+    return PairMeasurements(
+        seed=seed, ae_error=rng.normal(ae_error, 0.002, n), vae_error=rng.normal(vae_error, 0.002, n),
+        ae_objective=rng.normal(8.0, 1.0, n), vae_objective=rng.normal(30.0, 1.0, n),
+        knn_correct={"ae": correct(0.90), "vae": correct(0.97)}, probe_correct={"ae": correct(0.9), "vae": correct(0.9)},
+        silhouette={"ae": rng.normal(0.05, 0.1, n), "vae": rng.normal(0.10, 0.1, n)},
+        generated_features={"vae_prior": rng.normal(0.3, 1, (n, 4)), "ae_prior": rng.normal(ae_far, 1, (n, 4)),
+                            "test": test},
+        ae_test_loss=list(ae_loss), test_kl=list(kl),
+        aggregate={"mmd": {"mmd2": mmd2, "threshold_95": 0.001, "p_value": 0.005}, "gaussian_fit_kl": 0.1})
+
+
+def _by_claim(pairs):
+    return {v.claim: v for v in mnist_verdicts.decide(pairs)}
+
+
+def test_mnist_verdicts_follow_the_measurements():
+    v = _by_claim([_pair(s) for s in range(3)])
+    assert v["AE achieves better reconstruction (lower loss)"].outcome == verdicts.HOLDS
+    assert v["VAE tends to have a lower reconstruction error compared to AE"].outcome == verdicts.DOES_NOT_HOLD
+    assert v["AE loss plateaus lower than VAE"].outcome == verdicts.HOLDS
+    assert v["AE loss plateaus"].outcome == verdicts.HOLDS
+    assert v["The VAE's latent space is more structured (kNN)"].outcome == verdicts.HOLDS
+    assert v["The VAE's latent space is more structured (linear probe)"].outcome == verdicts.WITHIN_NOISE
+    assert v["KL divergence increases initially"].outcome == verdicts.HOLDS
+    assert v["KL divergence stabilises"].outcome == verdicts.HOLDS
+    assert v["AE lacks generative capability"].outcome == verdicts.HOLDS
+    prior = v["The KL term ensures the latent space approximates a standard normal distribution"]
+    assert prior.outcome == verdicts.DOES_NOT_HOLD and "p = 0.005, 0.005, 0.005" in prior.evidence
+
+
+def test_mnist_verdicts_flip_when_the_measurements_do():
+    v = _by_claim([_pair(s, ae_error=0.012, vae_error=0.010, kl=(24.0, 20.0, 19.0, 19.0, 19.0, 19.0, 18.0, 17.0, 16.0, 15.0), ae_far=0.3,
+                         mmd2=0.0001) for s in range(2)])
+    assert v["AE achieves better reconstruction (lower loss)"].outcome == verdicts.DOES_NOT_HOLD
+    assert v["KL divergence increases initially"].outcome == verdicts.DOES_NOT_HOLD
+    assert v["KL divergence stabilises"].outcome == verdicts.DOES_NOT_HOLD      # drifts by far more than 2%
+    assert v["AE lacks generative capability"].outcome == verdicts.DOES_NOT_HOLD
+    assert v["The KL term ensures the latent space approximates a standard normal distribution"].outcome == verdicts.HOLDS
+    short = _by_claim([_pair(0, ae_loss=(0.03, 0.02))])
+    assert short["AE loss plateaus"].outcome == verdicts.DOES_NOT_HOLD          # 2 epochs cannot show a plateau
+
+
+def test_seeds_that_disagree_leave_a_trend_claim_within_noise():
+    rising, falling = (10.0, 18.0, *[21.0] * 8), (10.0, 9.0, *[9.0] * 8)   # epoch 2 ends the first 20%
+    v = _by_claim([_pair(0, kl=rising), _pair(1, kl=falling)])
+    assert v["KL divergence increases initially"].outcome == verdicts.WITHIN_NOISE
+    assert v["KL divergence increases initially"].interval["values"] == [8.0, -1.0]
