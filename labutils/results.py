@@ -31,7 +31,8 @@ class Row(NamedTuple):
 
 
 RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, in this order
-    "02_vae_losses": Figure("VAE: total loss, reconstruction and KL per epoch", "VAE losses"),
+    "02_vae_losses": Figure("VAE: loss (reconstruction + β·KL), reconstruction and KL per epoch",
+                            "VAE losses"),
     "03_loss_comparison": Figure("AE and VAE losses on shared axes", "AE and VAE losses"),
     "01_ae_reconstructions": Figure("AE: test digits and reconstructions", "AE reconstructions"),
     "02_vae_reconstructions": Figure("VAE: test digits and reconstructions", "VAE reconstructions"),
@@ -53,7 +54,7 @@ SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_options_run"}
 # The README's figures: at most three, as the two GAN-on-art figures exclude each other.
 HEADLINE_FIGURES = ("02_vae_prior_samples", "04_gan_options_run", "04_gan_real_vs_generated",
                     "04_gan_mnist_real_vs_generated")
-HEADLINE_ROWS = {"ae_mse", "vae_elbo", "vae_active_units", "gan_swd", "gan_options_swd",
+HEADLINE_ROWS = {"ae_mse", "vae_loss", "vae_active_units", "gan_swd", "gan_options_swd",
                  "gan_mnist_swd"}
 RESULTS_PAGE, PERFORMANCE_PAGE = "docs/results.md", "docs/performance.md"
 
@@ -82,21 +83,27 @@ def _result_figures() -> list[str]:
 
 
 def _autoencoder_rows(ae: dict, vae: dict, evaluation: dict) -> list[Row]:
-    """Notebooks 01-03: reconstruction, the VAE's loss terms, likelihood, latent structure."""
+    """Notebooks 01-03: reconstruction, the VAE's loss terms, its ELBO and log p(x), latent structure.
+
+    The VAE loss is the training objective, reconstruction + beta * KL; the ELBO and log p(x) are
+    log-densities in nats per image, the decoder's constant included (-ELBO = loss + 448.7 only with
+    beta = 1). The ELBO is notebook 02's, or notebook 03's where 02's record predates it."""
     latent_dim = vae.get("config", {}).get("latent_dim", "—")
+    elbo = vae.get("test_elbo_nats", evaluation.get("test_elbo_nats"))
     rows = [
         Row("ae_mse", "AE test reconstruction error (MSE per pixel)",
             _fmt(ae.get("test_mse"), ".5f")),
         Row("vae_mse", "VAE test reconstruction error (MSE per pixel, posterior mean)",
             _fmt(vae.get("test_recon_mse"), ".5f")),
         Row("vae_kl", "VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
-        Row("vae_elbo", "VAE test loss, the negative ELBO it minimises (per image)",
-            _fmt(vae.get("test_elbo"), ".2f")),
+        Row("vae_loss", "VAE test loss, reconstruction + β·KL, the training objective (per image)",
+            _fmt(vae.get("test_loss"), ".2f")),
+        Row("vae_elbo", "VAE test ELBO, a lower bound on log p(x) (nats per image)", _fmt(elbo, ".1f")),
         Row("vae_active_units", "VAE active latent units",
             f"{vae.get('active_units', '—')} of {latent_dim}"),
     ]
     if iwae := evaluation.get("iwae", {}):
-        rows.append(Row("vae_log_likelihood", "VAE test log-likelihood, importance-weighted "
+        rows.append(Row("vae_log_likelihood", "VAE test log p(x), importance-weighted estimate "
                         f"(k = {iwae.get('k')}, nats per image)",
                         _fmt(iwae.get("log_likelihood_nats"), ".1f")))
     for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"),

@@ -28,11 +28,26 @@ def test_vae_text_reports_both_reductions_of_the_collapse_demo():
     table = mnist_text.collapse_table(summed, averaged, latent_dim=32).data
     assert "| summed over pixels | 25.31 | 9 of 32 | 0.0123 |" in table
     assert "| mean over pixels | 0.004 | 0 of 32 | 0.0671 |" in table
-    metrics = {"test_recon_mse": 0.0123, "test_kl": 25.31, "active_units": 9, "test_elbo": 30.5, "test_recon": 5.19,
-               "collapse_demo_epochs": 5, "posterior_collapse_demo": {"sum": summed, "mean": averaged}}
+    metrics = {"test_recon_mse": 0.0123, "test_kl": 25.31, "active_units": 9, "test_loss": 30.5, "test_recon": 5.19,
+               "test_elbo_nats": -(5.19 + 25.31 + 448.73), "collapse_demo_epochs": 5,
+               "posterior_collapse_demo": {"sum": summed, "mean": averaged}}
     text = mnist_text.vae_results(metrics, beta=1.0, latent_dim=32, path=Path("v.json")).data
-    assert "**9** of 32" in text and "of which 5.19 reconstruction and 1 × 25.31 KL" in text
+    assert "**9** of 32" in text and "**30.50** per image, of which 5.19 reconstruction and 1 × 25.31 KL" in text
+    assert "a lower bound on log p(x): **-479.2** nats per image" in text
+    assert "−ELBO = reconstruction + KL + 448.7 (the Gaussian decoder's constant): with β = 1 that is the loss + 448.7" in text
     assert "after 5 epochs is 0.004 nats against 25.31, with 0 active units against 9" in text
+
+
+def test_vae_text_says_when_the_loss_is_not_minus_the_elbo():
+    summed, averaged = {"kl": 25.31, "active_units": 9, "mse": 0.0123}, {"kl": 0.0042, "active_units": 0, "mse": 0.0671}
+    metrics = {"test_recon_mse": 0.0123, "test_kl": 10.0, "active_units": 9, "test_loss": 45.0, "test_recon": 5.0,
+               "test_elbo_nats": -(5.0 + 10.0 + 448.73), "collapse_demo_epochs": 5,
+               "posterior_collapse_demo": {"sum": summed, "mean": averaged}}
+    text = mnist_text.vae_results(metrics, beta=4.0, latent_dim=32, path=Path("v.json")).data
+    assert "**-463.7** nats per image" in text and "with β = 4 that is not the loss + 448.7, as the loss weighs the KL by β" in text
+    no_elbo = mnist_text.vae_results({**metrics, "test_elbo_nats": None}, beta=1.0, latent_dim=32,
+                                     path=Path("v.json")).data
+    assert "- Test ELBO: not measured" in no_elbo
 
 
 LAST = {"train_d_loss": 1.21, "train_g_loss": 0.93, "train_d_real": 0.61, "train_d_fake": 0.38}

@@ -69,12 +69,16 @@ def test_kl_reading_of_a_one_epoch_run_says_there_is_nothing_to_read():
 def test_likelihood_reads_the_largest_k_and_the_gap_to_the_elbo():
     by_k = {1: -549.02, 10: -541.81}
     table = evaluation.likelihood_table(-550.61, -549.09, by_k, n_iwae=200)
-    assert list(table.index) == ["ELBO (all test images)", "ELBO (first 200)", "IWAE bound, k = 1", "IWAE bound, k = 10"]
-    text = evaluation.likelihood(-550.61, -549.09, by_k, n_iwae=200, n_test=512, final_test_objective=101.3,
+    assert list(table.index) == ["ELBO (all test images)", "ELBO (first 200)", "IWAE bound on log p(x), k = 1",
+                                 "IWAE bound on log p(x), k = 10"]
+    text = evaluation.likelihood(-550.61, -549.09, by_k, n_iwae=200, n_test=512, final_test_loss=101.3,
                                  constant=448.7).data
-    assert "**log p(x) ≈ -541.8 nats per image** with k = 10" in text
-    assert "at least 7.3 nats" in text and "On all 512 test images the ELBO is -550.6" in text
-    assert "(101.3 at the last epoch) minus the constant 448.7" in text
+    assert "importance-weighted estimate **log p(x) ≈ -541.8 nats per image** with k = 10" in text
+    assert "at least 7.3 nats" in text and "On all 512 test images the ELBO is -550.6 nats" in text
+    assert "−ELBO = 550.6 nats is approximately the VAE loss plus the constant: 101.3 at the last epoch + 448.7 = 550.0" in text
+    beta4 = evaluation.likelihood(-550.61, -549.09, by_k, n_iwae=200, n_test=512, final_test_loss=131.3,
+                                  constant=448.7, beta=4.0).data
+    assert "not the VAE loss (131.3 at the last epoch) plus it, as the loss weighs the KL by β = 4" in beta4
 
 
 def test_structure_reading_names_the_leader_the_baseline_wins_and_the_clusters():

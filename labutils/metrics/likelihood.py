@@ -1,5 +1,8 @@
 """How well a model explains images: reconstruction error, the ELBO, and the importance-weighted
-log-likelihood (Burda et al. 2016), all in nats per image where they are densities."""
+estimate of log p(x) (Burda et al. 2016). The ELBO and log p(x) are log-densities in nats per image,
+the decoder's constant included: negative numbers, higher is better, ELBO <= log p(x). The VAE loss
+that `vae_loss` minimises is not among them: with beta = 1 and the summed squared error it is
+-ELBO - `gaussian_decoder_constant(D)`."""
 from __future__ import annotations
 
 import math
@@ -41,7 +44,8 @@ def gaussian_decoder_constant(input_dim: int) -> float:
 
     With sigma^2 = 1/2 the Gaussian's exponent is exactly -sum (x - x_hat)^2, so the VAE's summed
     MSE is this decoder's negative log-likelihood up to the constant (784/2) log(pi) = 448.7 nats
-    per MNIST image. Adding it puts ELBO and log-likelihood in nats of a proper density on pixels.
+    per MNIST image. Adding it puts the ELBO and log p(x) in nats of a proper density on pixels:
+    ELBO = -(summed squared error + KL + this constant).
     """
     return 0.5 * input_dim * math.log(math.pi)
 
@@ -59,9 +63,12 @@ def _log_likelihood_decoder(x_hat: torch.Tensor, x: torch.Tensor, reconstruction
 @torch.no_grad()
 def elbo(vae: nn.Module, x: torch.Tensor, reconstruction_loss: str = "mse",
          generator: torch.Generator | None = None) -> torch.Tensor:
-    """The evidence lower bound per image in nats, (N,): E_q[log p(x|z)] (one sample) - KL (exact).
+    """The ELBO per image in nats, (N,): E_q[log p(x|z)] (one sample) - KL (exact), <= log p(x).
 
-    Always with beta = 1, whatever beta the model was trained with: this is the bound on log p(x).
+    A log-density, the decoder's constant included: negative numbers, higher is better. Always with
+    beta = 1, whatever beta the model was trained with: this is the bound on log p(x), and for "mse"
+    -ELBO = summed squared error + KL + `gaussian_decoder_constant(D)` (the VAE loss plus that
+    constant only when beta = 1).
     """
     x = x.flatten(1)
     mu, logvar = vae.encode(x)
@@ -96,7 +103,8 @@ def importance_log_weights(vae: nn.Module, x: torch.Tensor, k: int, reconstructi
 def iwae_bound(log_weights: torch.Tensor) -> torch.Tensor:
     """The importance-weighted bound log (1/k) sum_i w_i per image, (N,), from (k, N) log-weights.
 
-    With k = 1 it is the ELBO (in expectation); it rises with k towards log p(x) (Burda et al., 2016).
+    With k = 1 it is the ELBO (in expectation); it rises with k towards log p(x) (Burda et al., 2016),
+    so at large k it estimates log p(x) itself, in nats per image.
     """
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
 

@@ -104,22 +104,29 @@ def kl(kl_story: Mapping[str, float], test_kl: Sequence[float], kl_trend: Mappin
 
 def likelihood_table(test_elbo: float, elbo_subset: float, iwae_by_k: Mapping[int, float],
                      n_iwae: int) -> pd.DataFrame:
-    """The ELBO and the importance-weighted bound at each k, in nats per image."""
+    """The ELBO and the importance-weighted bound on log p(x) at each k: log-densities in nats per
+    image, the decoder's constant included (negative, higher is better, all <= log p(x))."""
     rows = {"ELBO (all test images)": test_elbo, f"ELBO (first {n_iwae})": elbo_subset,
-            **{f"IWAE bound, k = {k}": v for k, v in iwae_by_k.items()}}
+            **{f"IWAE bound on log p(x), k = {k}": v for k, v in iwae_by_k.items()}}
     return pd.DataFrame({"nats per image": rows}).round(2)
 
 
 def likelihood(test_elbo: float, elbo_subset: float, iwae_by_k: Mapping[int, float], n_iwae: int,
-               n_test: int, final_test_objective: float, constant: float) -> Markdown:
-    """The log-likelihood estimate at the largest k, its gap to the ELBO, and the ELBO against the loss."""
+               n_test: int, final_test_loss: float, constant: float, beta: float = 1.0) -> Markdown:
+    """The estimate of log p(x) at the largest k, its gap to the ELBO, and -ELBO against the VAE loss:
+    -ELBO = reconstruction + KL + constant, which is the loss plus the constant only with beta = 1."""
     k = max(iwae_by_k)
+    if beta == 1:
+        relation = (f"approximately the VAE loss plus the constant: {final_test_loss:.1f} at the last epoch + "
+                    f"{constant:.1f} = {final_test_loss + constant:.1f}")
+    else:
+        relation = (f"reconstruction + KL + the constant {constant:.1f}, not the VAE loss ({final_test_loss:.1f} "
+                    f"at the last epoch) plus it, as the loss weighs the KL by β = {beta:g}")
     return Markdown(
-        f"On the first {n_iwae} test images the estimate rises from the ELBO, {elbo_subset:.1f} nats, to "
-        f"**log p(x) ≈ {iwae_by_k[k]:.1f} nats per image** with k = {k}: q(z|x) misses the true posterior by at "
-        f"least {iwae_by_k[k] - elbo_subset:.1f} nats. On all {n_test} test images the ELBO is {test_elbo:.1f} "
-        f"nats, which is minus the training objective ({final_test_objective:.1f} at the last epoch) minus the "
-        f"constant {constant:.1f}.")
+        f"On the first {n_iwae} test images the bound rises from the ELBO, {elbo_subset:.1f} nats, to the "
+        f"importance-weighted estimate **log p(x) ≈ {iwae_by_k[k]:.1f} nats per image** with k = {k}: q(z|x) "
+        f"misses the true posterior by at least {iwae_by_k[k] - elbo_subset:.1f} nats. On all {n_test} test "
+        f"images the ELBO is {test_elbo:.1f} nats; −ELBO = {-test_elbo:.1f} nats is {relation}.")
 
 
 # --- 4 · Structure ---

@@ -47,16 +47,30 @@ def collapse_table(summed: Mapping, averaged: Mapping, latent_dim: int) -> Markd
                         for name, run, kl in rows))
 
 
+def _elbo_line(metrics: Mapping, beta: float) -> str:
+    """The test ELBO in nats and how it relates to the loss: -ELBO = loss + constant only with beta = 1."""
+    elbo = metrics.get("test_elbo_nats")
+    if elbo is None:
+        return ("- Test ELBO: not measured, as the reconstruction term is not the squared error summed over "
+                "pixels, the Gaussian decoder's log-density.")
+    constant = -elbo - metrics["test_recon"] - metrics["test_kl"]
+    relation = (f"with β = 1 that is the loss + {constant:.1f}" if beta == 1 else
+                f"with β = {beta:g} that is not the loss + {constant:.1f}, as the loss weighs the KL by β")
+    return (f"- Test ELBO, a lower bound on log p(x): **{elbo:.1f}** nats per image (higher is better); "
+            f"−ELBO = reconstruction + KL + {constant:.1f} (the Gaussian decoder's constant): {relation}.")
+
+
 def vae_results(metrics: Mapping, beta: float, latent_dim: int, path: Path) -> Markdown:
-    """Notebook 02's results: reconstruction, KL and active units, the objective and the collapse demo."""
+    """Notebook 02's results: reconstruction, KL and active units, the loss, the ELBO and the collapse demo."""
     demo = metrics["posterior_collapse_demo"]
     s, m = demo["sum"], demo["mean"]
     return Markdown(
         f"- Test reconstruction error, decoding the posterior mean: **{metrics['test_recon_mse']:.5f}** per pixel.\n"
         f"- Test KL divergence: **{metrics['test_kl']:.2f}** nats per image; **{metrics['active_units']}** of "
         f"{latent_dim} latent dimensions are active.\n"
-        f"- Test loss (the training objective, negative ELBO): **{metrics['test_elbo']:.2f}** per image, of which "
-        f"{metrics['test_recon']:.2f} reconstruction and {beta:g} × {metrics['test_kl']:.2f} KL.\n"
+        f"- Test VAE loss (the training objective, reconstruction + β · KL): **{metrics['test_loss']:.2f}** per "
+        f"image, of which {metrics['test_recon']:.2f} reconstruction and {beta:g} × {metrics['test_kl']:.2f} KL.\n"
+        f"{_elbo_line(metrics, beta)}\n"
         f"- With the reconstruction term averaged over pixels instead of summed, the KL after "
         f"{metrics['collapse_demo_epochs']} epochs is {m['kl']:.3f} nats against {s['kl']:.2f}, with "
         f"{m['active_units']} active units against {s['active_units']}.\n"

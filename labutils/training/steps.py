@@ -46,7 +46,7 @@ class AutoencoderStep(Step):
 
 # ---- #@save cells of notebooks/02_vae.ipynb: edit them there, then `make export` ----
 class VAEStep(Step):
-    """One batch of VAE training: the negative ELBO, reconstruction + beta * KL, one Adam update."""
+    """One batch of VAE training: the VAE loss, reconstruction + beta * KL (`vae_loss`), one Adam update."""
     def __init__(self, model: VAE, config: VAEConfig):
         self.model, self.config = model, config
         self.optimizer = adam(model.parameters(), lr=config.lr)
