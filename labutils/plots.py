@@ -383,3 +383,24 @@ def plot_aggregate_posterior(mean: Sequence[float], variance: Sequence[float], a
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_data_sweep(sweep: Mapping[float, Mapping], distances: Mapping[float, Sequence[float]],
+                    floors: Sequence[float], title: str, ylabel: str = "SWD x 10^3 (lower is closer)") -> plt.Figure:
+    """The distance to all the real images per share of them trained on (equal updates): the mean of the
+    repeats and their range, the real-vs-real floor dashed, each point labelled with its image count."""
+    fractions = sorted(sweep)
+    mean = np.array([np.mean(distances[f]) for f in fractions])
+    low = mean - np.array([np.min(distances[f]) for f in fractions])
+    high = np.array([np.max(distances[f]) for f in fractions]) - mean
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.errorbar([100 * f for f in fractions], mean, yerr=[low, high], marker="o", capsize=4,
+                label="generated vs real (range over repeats)")
+    for f, m in zip(fractions, mean):
+        ax.annotate(f"{sweep[f]['train_size']} images\n{sweep[f]['epochs']} epochs", (100 * f, m),
+                    textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.axhline(np.mean(floors), color="tab:green", linestyle="--", label=f"floor: real vs real ({np.mean(floors):.1f})")
+    ax.set(title=title, xlabel="share of the training images (%), the same number of updates", ylabel=ylabel)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    return fig

@@ -106,3 +106,11 @@ def test_the_small_data_table_divides_by_the_floor():
     table = gan_text.small_data_table(runs, train_size=287, updates=1000)
     assert table.loc["DiffAugment off", "times the floor"] == 4.0 and table.loc["DiffAugment on", "times the floor"] == 2.0
     assert "287 training images, 1000 updates" in table.columns[0]
+
+
+def test_seed_table_gives_each_seed_then_mean_and_spread():
+    from labutils.summaries.mnist_models import seed_table
+
+    table = seed_table({0: 0.010, 1: 0.012, 2: 0.011}, "mse", {"kl": {0: 20.0, 1: 22.0, 2: 21.0}})
+    assert list(table.index) == [0, 1, 2, "mean", "spread (max − min)"]
+    assert table.loc["mean", "mse"] == 0.011 and table.loc["spread (max − min)", "kl"] == 2.0

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from labutils import verdicts
+from labutils.metrics import verdicts
 from labutils.metrics.model_pair import PairMeasurements
 from labutils.metrics.uncertainty import bootstrap_interval, repeat_interval, seed_range
 from labutils.summaries import verdicts as mnist_verdicts
@@ -62,19 +62,23 @@ def _pair(seed, ae_error=0.010, vae_error=0.012, kl=(10.0, 18.0, 20.0, 22.0, 23.
     n = 400
     test = rng.normal(0, 1, (n, 4))
     correct = lambda p: (rng.random(n) < p).astype(float)  # noqa: E731
-    return PairMeasurements(
+    pair = PairMeasurements(
         seed=seed, ae_error=rng.normal(ae_error, 0.002, n), vae_error=rng.normal(vae_error, 0.002, n),
         ae_objective=rng.normal(8.0, 1.0, n), vae_objective=rng.normal(30.0, 1.0, n),
         knn_correct={"ae": correct(0.90), "vae": correct(0.97)}, probe_correct={"ae": correct(0.9), "vae": correct(0.9)},
         silhouette={"ae": rng.normal(0.05, 0.1, n), "vae": rng.normal(0.10, 0.1, n)},
         generated_features={"vae_prior": rng.normal(0.3, 1, (n, 4)), "ae_prior": rng.normal(ae_far, 1, (n, 4)),
                             "test": test},
-        ae_test_loss=list(ae_loss), test_kl=list(kl),
+        test_kl=list(kl),
         aggregate={"mmd": {"mmd2": mmd2, "threshold_95": 0.001, "p_value": 0.005}, "gaussian_fit_kl": 0.1})
+    pair.ae_loss = list(ae_loss)  # what notebook 01 passes to ae_alone
+    return pair
 
 
 def _by_claim(pairs):
-    return {v.claim: v for v in mnist_verdicts.decide(pairs)}
+    everything = (mnist_verdicts.ae_alone([p.ae_loss for p in pairs]) + mnist_verdicts.vae_alone([p.test_kl for p in pairs])
+                  + mnist_verdicts.decide(pairs))
+    return {v.claim: v for v in everything}
 
 
 def test_mnist_verdicts_follow_the_measurements():
@@ -109,3 +113,21 @@ def test_seeds_that_disagree_leave_a_trend_claim_within_noise():
     v = _by_claim([_pair(0, kl=rising), _pair(1, kl=falling)])
     assert v["KL divergence increases initially"].outcome == verdicts.WITHIN_NOISE
     assert v["KL divergence increases initially"].interval["values"] == [8.0, -1.0]
+
+
+def test_a_claim_that_needs_the_statistic_below_its_threshold():
+    assert verdicts.outcome(1.2, 1.8, threshold=2, direction="below") == verdicts.HOLDS
+    assert verdicts.outcome(2.5, 3.0, threshold=2, direction="below") == verdicts.DOES_NOT_HOLD
+    assert verdicts.outcome(None, None) == verdicts.WITHIN_NOISE
+    assert verdicts.point_outcome(2.5, threshold=2, direction="below") == verdicts.DOES_NOT_HOLD
+    v = verdicts.Verdict("c", "r", "t", {"estimate": 3.0, "low": None, "high": None, "level": 0.95, "points": 0})
+    assert v.outcome == verdicts.WITHIN_NOISE and "no interval" in verdicts.table([v]).loc[1, "statistic [interval]"]
+
+
+def test_the_reading_names_the_claims_that_noise_changed():
+    sure = verdicts.Verdict("sure", "r", "t", {"estimate": 1.0, "low": 0.5, "high": 1.5})
+    unsure = verdicts.Verdict("unsure", "r", "t", {"estimate": 0.1, "low": -0.5, "high": 0.7})
+    text = mnist_verdicts.reading([sure, unsure]).data
+    assert text.startswith("Of 2 claims, 1 hold, 0 do not and 1 are within noise.")
+    assert "\"unsure\" as *holds*" in text and "\"sure\"" not in text
+    assert "no interval reaches" in mnist_verdicts.reading([sure]).data

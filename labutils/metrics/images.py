@@ -259,3 +259,20 @@ def swd_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int 
     if len(fake) < n:
         raise ValueError(f"Need n = {n} generated images, got {len(fake)}.")
     return SWDReference(real, n, seed).measure(fake)
+
+
+def swd_repeats(real: torch.Tensor, fakes: dict[str, torch.Tensor], n: int, repeats: int, seed: int = 0) -> dict:
+    """Each generated set's SWD average against `repeats` different real samples (and fresh projections
+    and patches), with the floor of each: the spread a verdict reads as the measurement's uncertainty.
+    Every set is measured against the same samples, so differences between sets are paired per repeat.
+
+    Returns {"floor": [per repeat], name: [per repeat], ..., "n", "repeats", "seeds"}.
+    """
+    seeds = [seed + r for r in range(repeats)]
+    out: dict = {"floor": [], **{name: [] for name in fakes}, "n": n, "repeats": repeats, "seeds": seeds}
+    for s in seeds:
+        reference = SWDReference(real, n, seed=s)
+        out["floor"].append(reference.floor["average"])
+        for name, fake in fakes.items():
+            out[name].append(reference.measure(fake)["swd"]["average"])
+    return out

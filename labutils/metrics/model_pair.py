@@ -29,7 +29,6 @@ class PairMeasurements:
     probe_correct: dict           # the same for the linear probe
     silhouette: dict              # "ae" / "vae" -> (n,) each sampled point's silhouette
     generated_features: dict      # "vae_prior" / "ae_prior" / "test" -> (N, F) classifier features
-    ae_test_loss: Sequence[float]  # per epoch, from training
     test_kl: Sequence[float]       # per epoch, the VAE's test KL
     aggregate: dict               # prior_match.aggregate_posterior of the test images
 
@@ -75,5 +74,5 @@ def measure_pair(ae_run, vae_run, train_x: torch.Tensor, train_y, test_x: torch.
         generated_features={"vae_prior": classify(classifier, vae.decode(eps))[1].cpu().numpy(),
                             "ae_prior": classify(classifier, ae.decode(eps))[1].cpu().numpy(),
                             "test": classify(classifier, test_x)[1].cpu().numpy()},
-        ae_test_loss=list(ae_run.history["test_loss"]), test_kl=list(vae_run.history["test_kl"]),
+        test_kl=list(vae_run.history["test_kl"]),
         aggregate=aggregate_posterior(mu_test.cpu(), logvar_test.cpu(), seed=seed))

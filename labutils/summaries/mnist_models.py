@@ -90,3 +90,12 @@ def aggregate_posterior(measured: Mapping, active: Sequence[bool]) -> Markdown:
         f"- KL from the Gaussian fitted to q(z) to N(0, I): **{measured['gaussian_fit_kl']:.2f}** nats.\n"
         f"- {mmd['n']} draws from q(z) against {mmd['n']} from N(0, I): MMD² = {mmd['mmd2']:.5f}, its 95 % "
         f"permutation threshold {mmd['threshold_95']:.5f}, p = {mmd['p_value']:.3f}: q(z) {outcome} at the 5 % level.")
+
+
+def seed_table(values: Mapping[int, float], name: str,
+               others: Mapping[str, Mapping[int, float]] | None = None) -> pd.DataFrame:
+    """One row per training seed, then their mean and their spread (largest minus smallest)."""
+    table = pd.DataFrame({name: values, **(others or {})})
+    table.index.name = "seed"
+    summary = pd.DataFrame({"mean": table.mean(), "spread (max − min)": table.max() - table.min()}).T
+    return pd.concat([table, summary]).round(5)

@@ -3,19 +3,21 @@
 Each claim is one statistic of the AE/VAE pairs of every training seed (`metrics.model_pair`), oriented
 to hold above a threshold, with its interval (`metrics.uncertainty`): a comparison of per-image values
 gets a bootstrap over the test images and the seeds; a claim about a run's trend over epochs, one value
-per seed and their range. `decide` returns `labutils.verdicts.Verdict`s, the form every notebook records.
+per seed and their range. Each returns `labutils.metrics.verdicts.Verdict`s, the form every notebook records:
+`ae_alone` for notebook 01, `vae_alone` for 02, `decide` (the comparisons) for 03.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
+from IPython.display import Markdown
 
 from labutils.metrics.frechet import frechet_distance
 from labutils.metrics.model_pair import PairMeasurements
 from labutils.metrics.trends import trend
 from labutils.metrics.uncertainty import bootstrap_interval, seed_range
-from labutils.verdicts import Verdict
+from labutils.metrics.verdicts import DOES_NOT_HOLD, HOLDS, OUTCOMES, WITHIN_NOISE, Verdict
 
 # "Stable": over the last 20% of the epochs (`trend`) a series drifts by less than 2% of its final
 # value, in a run of at least 5 epochs. The statistic is 2% minus the drift's size.
@@ -53,17 +55,40 @@ def _frechet_ratio(rows: np.ndarray) -> float:
     return frechet_distance(ae, test) / frechet_distance(vae, test)
 
 
+def ae_alone(test_losses: Sequence[Sequence[float]]) -> list[Verdict]:
+    """Notebook 01's verdict, on the AE's per-epoch test loss of each seed."""
+    ae_plateau = seed_range([stability_margin(loss) for loss in test_losses])
+    return [
+        Verdict("AE loss plateaus", "report 1",
+                f"{100 * STABLE_TOLERANCE:.0f}% minus the AE test loss's drift over the last 20% of the epochs "
+                f"(a run of at least {STABLE_MIN_EPOCHS} epochs), per seed", ae_plateau,
+                evidence="drifts: " + ", ".join(f"{100 * trend(loss)['tail_relative_change']:+.1f}%"
+                                                for loss in test_losses)),
+    ]
+
+
+def vae_alone(test_kls: Sequence[Sequence[float]]) -> list[Verdict]:
+    """Notebook 02's verdicts, on the VAE's per-epoch test KL of each seed."""
+    kl_rise = seed_range([early_rise(kl) for kl in test_kls])
+    kl_stable = seed_range([stability_margin(kl) for kl in test_kls])
+    return [
+        Verdict("KL divergence increases initially", "report 1",
+                "test KL at the end of the first 20% of the epochs minus at epoch 1 (nats), per seed", kl_rise),
+        Verdict("KL divergence stabilises", "report 1",
+                f"{100 * STABLE_TOLERANCE:.0f}% minus the test KL's drift over the last 20% of the epochs, per seed",
+                kl_stable, evidence=f"final test KL {np.mean([kl[-1] for kl in test_kls]):.2f} nats, mean over "
+                                    f"{len(test_kls)} seed(s)"),
+    ]
+
+
 def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
-    """Every claim's verdict, from the pairs of every seed (at least one)."""
+    """Notebook 03's verdicts, the comparisons of the AE with the VAE, from the pairs of every seed."""
     seeds = len(pairs)
     over = f"{seeds} seed(s)"
     recon = bootstrap_interval(_paired(pairs, "vae_error", "ae_error"), seed=seed)
     objective = bootstrap_interval(_paired(pairs, "vae_objective", "ae_objective"), seed=seed)
-    ae_plateau = seed_range([stability_margin(p.ae_test_loss) for p in pairs])
     structure = {m: bootstrap_interval([getattr(p, m)["vae"] - getattr(p, m)["ae"] for p in pairs], seed=seed)
                  for m in ("knn_correct", "probe_correct", "silhouette")}
-    kl_rise = seed_range([early_rise(p.test_kl) for p in pairs])
-    kl_stable = seed_range([stability_margin(p.test_kl) for p in pairs])
     features = [np.concatenate([p.generated_features[k] for k in ("ae_prior", "vae_prior", "test")], axis=1)
                 for p in pairs]
     generation = bootstrap_interval(features, _frechet_ratio, resamples=FRECHET_RESAMPLES, seed=seed)
@@ -84,11 +109,6 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
                 "VAE's minus AE's training objective per image on the test images (784 × MSE for the AE; "
                 "summed squared error of a draw z ~ q(z|x) + β·KL for the VAE)", objective,
                 evidence=f"unlike things: {kl_last:.1f} nats of the VAE's objective are its KL term"),
-        Verdict("AE loss plateaus", "report 1",
-                f"{100 * STABLE_TOLERANCE:.0f}% minus the AE test loss's drift over the last 20% of the epochs "
-                f"(a run of at least {STABLE_MIN_EPOCHS} epochs), per seed", ae_plateau,
-                evidence="drifts: " + ", ".join(f"{100 * trend(p.ae_test_loss)['tail_relative_change']:+.1f}%"
-                                                for p in pairs)),
         *[Verdict(f"The VAE's latent space is more structured ({name})", "both reports",
                   f"VAE's minus AE's {what} on the test images", structure[m],
                   evidence=f"AE {np.mean([getattr(p, m)['ae'].mean() for p in pairs]):.4f}, VAE "
@@ -96,11 +116,6 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
           for m, name, what in (("knn_correct", "kNN", "kNN accuracy (k = 5)"),
                                 ("probe_correct", "linear probe", "linear-probe accuracy"),
                                 ("silhouette", "silhouette", "mean silhouette of the digit classes"))],
-        Verdict("KL divergence increases initially", "report 1",
-                "test KL at the end of the first 20% of the epochs minus at epoch 1 (nats), per seed", kl_rise),
-        Verdict("KL divergence stabilises", "report 1",
-                f"{100 * STABLE_TOLERANCE:.0f}% minus the test KL's drift over the last 20% of the epochs, per seed",
-                kl_stable, evidence=f"final test KL {kl_last:.2f} nats, mean over {over}"),
         Verdict("AE lacks generative capability", "report 1",
                 "Fréchet distance to the test images (classifier features) of the AE decoder on z ~ N(0, I), "
                 "over the VAE's on the same z", generation, threshold=GENERATION_FAILS_RATIO,
@@ -110,3 +125,17 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
                 "test), per seed: above 0 when the test cannot tell them apart", prior,
                 evidence=f"p = {p_values}; KL of q(z)'s Gaussian fit to N(0, I) {fit_kl:.2f} nats"),
     ]
+
+
+def reading(verdicts: Sequence[Verdict]) -> Markdown:
+    """How many claims hold, and which ones the estimate alone would have decided otherwise."""
+    counts = {o: sum(v.outcome == o for v in verdicts) for o in OUTCOMES}
+    changed = [v for v in verdicts if v.outcome != v.point_outcome]
+    text = (f"Of {len(verdicts)} claims, {counts[HOLDS]} hold, {counts[DOES_NOT_HOLD]} do not and "
+            f"{counts[WITHIN_NOISE]} are within noise.")
+    if changed:
+        text += (" Without the intervals, the estimates alone would have read " + "; ".join(
+            f"\"{v.claim}\" as *{v.point_outcome}*" for v in changed) + ": with them, within noise.")
+    else:
+        text += " Every verdict is the one the estimate alone gives: no interval reaches across a threshold."
+    return Markdown(text)

@@ -1,0 +1,153 @@
+"""Notebook 04's verdicts on the reports' claims about the GAN, in the form of `labutils.metrics.verdicts`.
+
+The claims: G's loss decreases as it fools D, and D's loss stabilises; the losses indicate convergence;
+the images are of a quality comparable to the data set, and diverse; quality improves with more epochs
+and with more training data. One training seed: a GAN run costs too much on a CPU to repeat, so the
+intervals are those of the trend estimates (Theil-Sen) and of the measurements (repeats on other real
+samples), not of training noise. Each verdict's `test` says which.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import theilslopes
+
+from labutils.metrics.uncertainty import LEVEL, bootstrap_interval, repeat_interval
+from labutils.metrics.verdicts import Verdict
+
+# A loss "stabilises" when over the last half of the epochs it drifts by less than 10% of its level
+# there (Theil-Sen slope x epochs / mean): a GAN's per-epoch losses wander by several per cent.
+STABLE_TOLERANCE = 0.10
+# Images are "comparable to the data set" when their distance to real images is under twice the
+# floor, the distance between two real samples (03's factor for "lacks generative capability").
+COMPARABLE_RATIO = 2.0
+# "Diverse": the generated images cover at least half of the real images that another real sample covers
+# (recall over the floor's recall).
+DIVERSE_RECALL_RATIO = 0.5
+# MNIST: every digit drawn, each at least half as often as in a uniform draw.
+MIN_DIGIT_SHARE = 0.05
+MIN_TREND_POINTS = 3
+# The final distances are measured again against this many other real samples (each a fresh draw).
+MEASURE_REPEATS = 5
+
+
+def _unknown(estimate: float = float("nan")) -> dict:
+    return {"estimate": estimate, "low": None, "high": None, "level": LEVEL, "points": 0}
+
+
+def slope_interval(values: Sequence[float], x: Sequence[float] | None = None, relative: bool = False) -> dict:
+    """Theil-Sen slope of `values` over `x` (default 1, 2, ...) with its 95% interval; `relative`: as the
+    change over the whole span divided by the mean level. Fewer than 3 points: no interval."""
+    y = np.asarray(values, dtype=np.float64)
+    x = np.arange(1, len(y) + 1, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
+    if len(y) < MIN_TREND_POINTS:
+        return _unknown()
+    slope, _, low, high = theilslopes(y, x, alpha=LEVEL)
+    scale = (x[-1] - x[0]) / abs(y.mean()) if relative else 1.0
+    return {"estimate": float(slope * scale), "low": float(low * scale), "high": float(high * scale),
+            "level": LEVEL, "points": len(y)}
+
+
+def _negated(interval: dict) -> dict:
+    if interval["low"] is None:
+        return {**interval, "estimate": -interval["estimate"]}
+    return {**interval, "estimate": -interval["estimate"], "low": -interval["high"], "high": -interval["low"]}
+
+
+def stability_margin(values: Sequence[float]) -> dict:
+    """STABLE_TOLERANCE minus the size of the relative drift over the last half: > 0 when stable."""
+    tail = list(values)[len(values) // 2:]
+    drift = slope_interval(tail, relative=True)
+    if drift["low"] is None:
+        return {**_unknown(), "drift": drift}
+    far = max(abs(drift["low"]), abs(drift["high"]))
+    near = 0.0 if drift["low"] <= 0 <= drift["high"] else min(abs(drift["low"]), abs(drift["high"]))
+    return {"estimate": STABLE_TOLERANCE - abs(drift["estimate"]), "low": STABLE_TOLERANCE - far,
+            "high": STABLE_TOLERANCE - near, "level": LEVEL, "points": drift["points"], "drift": drift}
+
+
+def _both(first: dict, second: dict) -> dict:
+    """The smaller of two margins (both must hold), with its interval."""
+    if first["low"] is None or second["low"] is None:
+        return _unknown(min(first["estimate"], second["estimate"]))
+    return {"estimate": min(first["estimate"], second["estimate"]), "low": min(first["low"], second["low"]),
+            "high": min(first["high"], second["high"]), "level": LEVEL, "points": first["points"]}
+
+
+def min_digit_share(digits: np.ndarray) -> float:
+    """The share of the rarest of the ten digits among the samples' classified digits."""
+    return float(np.bincount(np.asarray(digits, dtype=int), minlength=10).min() / len(digits))
+
+
+def decide(epochs: Sequence[Mapping], swd_epochs: Sequence[int], swd_series: Sequence[float],
+           quality: Mapping[str, Sequence[float]], diversity: Mapping, data_sweep: Mapping[float, Sequence[float]],
+           classifier_quality: Mapping[str, Sequence[float]] | None = None, digits: np.ndarray | None = None,
+           seed: int = 0) -> list[Verdict]:
+    """The GAN's verdicts.
+
+    epochs: the history's rows (train_g_loss, train_d_loss); swd_epochs/swd_series: the in-training SWD;
+    quality: {"swd": [...], "floor": [...]} per repeat of the final measurement; diversity:
+    `metrics.diversity.diversity_against_floor`'s dict; data_sweep: {fraction of the images: [SWD per
+    repeat]} at an equal number of updates (may be empty); on MNIST, classifier_quality (Fréchet distance
+    and floor per repeat) and the classified digit of each generated image.
+    """
+    g_loss = [row["train_g_loss"] for row in epochs]
+    d_loss = [row["train_d_loss"] for row in epochs]
+    g_trend = _negated(slope_interval(g_loss, relative=True))
+    d_stable, g_stable = stability_margin(d_loss), stability_margin(g_loss)
+    ratio = repeat_interval(np.divide(quality["swd"], quality["floor"]))
+    recall = diversity["summary"]["recall_ratio"]
+    recall = {"estimate": recall["mean"], "low": recall["low"], "high": recall["high"], "level": LEVEL,
+              "repeats": diversity["repeats"]}
+    over_epochs = _negated(slope_interval(swd_series, swd_epochs))
+    verdicts = [
+        Verdict("The generator's loss decreases as it fools the discriminator", "both reports",
+                "change of G's per-epoch loss over the run, relative to its mean, negated (Theil-Sen slope and "
+                "its 95% interval): above 0 when it falls", g_trend,
+                evidence=f"G's loss {g_loss[0]:.3f} at epoch 1, {g_loss[-1]:.3f} at epoch {len(g_loss)}"),
+        Verdict("The discriminator's loss stabilises", "both reports",
+                f"{100 * STABLE_TOLERANCE:.0f}% minus the size of D's loss's relative drift over the last half of "
+                "the epochs (Theil-Sen, 95% interval)", d_stable,
+                evidence=f"D's loss {d_loss[len(d_loss) // 2]:.3f} at mid-run, {d_loss[-1]:.3f} at the end"),
+        Verdict("The losses indicate convergence", "both reports",
+                "both players' losses stable over the last half, by the test above: the smaller margin", 
+                _both(d_stable, g_stable), evidence="a stable loss shows a balance, not that G draws well: "
+                                                    "the quality verdicts below say that"),
+        Verdict("The generated images are of a quality comparable to the original data set", "both reports",
+                "SWD of generated to real images over the floor (two real samples), per repeat on another real "
+                f"sample: holds below {COMPARABLE_RATIO:g}", ratio, threshold=COMPARABLE_RATIO, direction="below",
+                evidence=f"SWD {np.mean(quality['swd']):.1f} against a floor of {np.mean(quality['floor']):.1f}"),
+        Verdict("The generated images are diverse", "both reports",
+                f"recall of the generated images (Kynkäänniemi et al. 2019, k = {diversity['k']}) over the floor's "
+                f"(another real sample), per repeat: holds above {DIVERSE_RECALL_RATIO:g}", recall,
+                threshold=DIVERSE_RECALL_RATIO,
+                evidence=f"recall {diversity['summary']['recall']['mean']:.3f} against the floor's "
+                         f"{diversity['summary']['floor_recall']['mean']:.3f}; precision "
+                         f"{diversity['summary']['precision']['mean']:.3f}"),
+        Verdict("Quality improves with more epochs", "both reports",
+                "the in-training SWD's Theil-Sen slope per epoch, negated (95% interval): above 0 when it falls",
+                over_epochs, evidence=f"SWD {swd_series[0]:.1f} at epoch {swd_epochs[0]}, {swd_series[-1]:.1f} at "
+                                      f"epoch {swd_epochs[-1]}" if len(swd_series) else "no in-training distance"),
+    ]
+    if data_sweep:
+        fractions = sorted(data_sweep)
+        gain = repeat_interval(np.subtract(data_sweep[fractions[0]], data_sweep[fractions[-1]]))
+        verdicts.append(Verdict(
+            "Quality improves with more training data", "both reports",
+            f"SWD with {100 * fractions[0]:.0f}% of the images minus with {100 * fractions[-1]:.0f}%, at an equal "
+            "number of updates, per repeat on another real sample: above 0 when more data is closer", gain,
+            evidence=", ".join(f"{100 * f:.0f}%: SWD {np.mean(data_sweep[f]):.1f}" for f in fractions)))
+    if classifier_quality is not None:
+        fd_ratio = repeat_interval(np.divide(classifier_quality["distance"], classifier_quality["floor"]))
+        verdicts.append(Verdict(
+            "The generated digits are of a quality comparable to MNIST (classifier features)", "both reports",
+            "Fréchet distance in the digit classifier's features over its floor, per repeat: holds below "
+            f"{COMPARABLE_RATIO:g}", fd_ratio, threshold=COMPARABLE_RATIO, direction="below"))
+    if digits is not None:
+        share = bootstrap_interval(np.asarray(digits, dtype=np.float64), min_digit_share, seed=seed)
+        verdicts.append(Verdict(
+            "The generated digits are diverse: every digit is drawn", "both reports",
+            f"share of the rarest digit among the samples (bootstrap over samples): holds above {MIN_DIGIT_SHARE:g}",
+            share, threshold=MIN_DIGIT_SHARE))
+    return verdicts
