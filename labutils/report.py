@@ -20,7 +20,7 @@ import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from labutils import notebook_setup
-from labutils.results import ReportError, update_readme
+from labutils.results import ReportError, load_metrics, update_readme, verdicts_markdown
 from labutils.profiles import EXTRA_RUNS
 from labutils.runtime import outputs_dir
 
@@ -108,6 +108,9 @@ def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
         raise ReportError(f"No executed notebooks in {executed_dir}: run `make run-all` first.")
     cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE),
              new_markdown_cell(METHOD)]
+    if claims := verdicts_markdown(load_metrics()):
+        cells.append(new_markdown_cell("## Verdicts on the reports' claims\nEach is tested in the notebook named "
+                                       "beside it, where its test and its numbers are shown.\n\n" + claims))
     for path in paths:
         cells += _report_cells(path, len(cells))
     kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
