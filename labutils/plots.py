@@ -398,9 +398,10 @@ def plot_data_sweep(sweep: Mapping[float, Mapping], distances: Mapping[float, Se
                 label="generated vs real (range over repeats)")
     for f, m in zip(fractions, mean):
         ax.annotate(f"{sweep[f]['train_size']} images\n{sweep[f]['epochs']} epochs", (100 * f, m),
-                    textcoords="offset points", xytext=(6, 6), fontsize=8)
+                    textcoords="offset points", xytext=(6, 8), fontsize=8, va="bottom")
     ax.axhline(np.mean(floors), color="tab:green", linestyle="--", label=f"floor: real vs real ({np.mean(floors):.1f})")
     ax.set(title=title, xlabel="share of the training images (%), the same number of updates", ylabel=ylabel)
-    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, 115)
+    ax.set_ylim(0, 1.25 * max(mean + high))  # room for the labels above the points
     ax.legend(fontsize=8)
     return fig

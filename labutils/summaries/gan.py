@@ -60,7 +60,7 @@ def frechet(fid: Mapping | None, weights_dir: str, classifier_fd: Mapping | None
     return Markdown("\n".join(lines))
 
 
-def options_study(study: Mapping[str, Mapping], epochs: int, seed: int) -> Markdown:
+def options_study(study: Mapping[str, Mapping], epochs: int) -> Markdown:
     """One row per variant: its distance, against the reports' set-up, per level, and its training time."""
     if not study:
         return Markdown("Options study skipped (`variant_epochs = 0`).")
@@ -72,7 +72,9 @@ def options_study(study: Mapping[str, Mapping], epochs: int, seed: int) -> Markd
     return Markdown(f"| variant | SWD × 10³ | vs the reports' set-up | per level ({' / '.join(levels)}) | training time |"
                     "\n|---|---|---|---|---|\n" + "\n".join(rows)
                     + f"\n\nFloor (real vs real, {base['n']} images per set): {base['swd_floor']:.1f}. "
-                    f"Budget: {epochs} epoch(s) per variant from seed {seed}.")
+                    f"Budget: {epochs} epoch(s) per variant, trained with seed {base['seed']} and measured against "
+                    f"the real sample of seed {base['sample_seed']}: not the seed and sample the lab chose the "
+                    "options' settings on.")
 
 
 def options_run(label: str, options: Mapping, main: Mapping, floor: Mapping[str, float], n: int) -> Markdown:

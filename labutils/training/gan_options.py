@@ -64,7 +64,7 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     `parts`: the code that trains (notebook 04 passes its own).
 
     Returns {variant: {"swd", "swd_floor", "swd_levels", "n", "epochs", "train_seconds", "changes",
-    "sampled", "samples" (8 uint8 images)}}. Runs are checkpointed like any other, so a rerun loads them.
+    "sampled", "seed", "sample_seed" (of the real images), "samples" (8 uint8 images)}}. Runs are checkpointed like any other, so a rerun loads them.
     """
     base = study_base(config, epochs)
     n = min(swd_images, len(data.images) // 2)
@@ -86,6 +86,7 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
             "swd": measured["swd"]["average"], "swd_floor": measured["floor"]["average"],
             "swd_levels": measured["swd"], "n": n, "epochs": len(run.history),
             "train_seconds": run.history.total_seconds, "changes": changes, "sampled": sampled,
+            "seed": variant.seed, "sample_seed": reference.seed,
             "samples": fake[:8],
         }
     return results
