@@ -33,6 +33,8 @@ class Row(NamedTuple):
 RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, in this order
     "02_vae_losses": Figure("VAE: loss (reconstruction + β·KL), reconstruction and KL per epoch",
                             "VAE losses"),
+    "02_vae_aggregate_posterior": Figure("VAE: the aggregate posterior q(z) per dimension against N(0, I)",
+                                         "VAE aggregate posterior"),
     "03_loss_comparison": Figure("AE and VAE losses on shared axes", "AE and VAE losses"),
     "01_ae_reconstructions": Figure("AE: test digits and reconstructions", "AE reconstructions"),
     "02_vae_reconstructions": Figure("VAE: test digits and reconstructions", "VAE reconstructions"),
@@ -45,6 +47,8 @@ RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, 
     "04_gan_options_run_swd": Figure(
         "GAN: the distance to the real images during training, both runs",
         "GAN: distance during training"),
+    "04_gan_data_sweep": Figure("GAN: a quarter, half and all of the images at an equal number of updates",
+                                "GAN: more data at equal updates"),
     "04_gan_mnist_real_vs_generated": Figure(
         "GAN on MNIST (`make run-gan-mnist`): real digits beside generated ones",
         "GAN on MNIST: real and generated"),
