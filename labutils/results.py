@@ -182,7 +182,7 @@ def verdicts_markdown(metrics: dict[str, dict]) -> str:
     lines = [f"| `{r['notebook']}` | {r['report']} | {r['claim']} | **{r['outcome']}** | "
              f"{interval_text(r['interval'])}, {r['interval'].get('holds', 'above')} {r['interval']['threshold']:g} |"
              for r in rows]
-    return "\n".join(["| notebook | report | claim | verdict | statistic [95% interval], holds when |",
+    return "\n".join(["| notebook | report | claim | verdict | statistic [interval], holds when |",
                       "|---|---|---|---|---|", *lines])
 
 

@@ -19,11 +19,30 @@ def _diversity(ratio=0.9):
                                                "precision": s(0.7)}}
 
 
-def _decide(**changes):
+def _verdicts(**changes):
     args = {"epochs": _epochs(), "swd_epochs": [1, 5, 10, 15, 20], "swd_series": [90.0, 60.0, 50.0, 45.0, 41.0],
             "quality": {"swd": [40.0, 42.0, 41.0], "floor": [13.0, 14.0, 13.5]}, "diversity": _diversity(),
             "data_sweep": {0.25: [70.0, 72.0, 71.0], 1.0: [40.0, 42.0, 41.0]}, **changes}
-    return {v.claim.split(" (")[0]: v.outcome for v in gan_verdicts.decide(**args)}
+    return gan_verdicts.decide(**args)
+
+
+def _decide(**changes):
+    return {v.claim.split(" (")[0]: v.outcome for v in _verdicts(**changes)}
+
+
+def test_every_estimate_lies_in_its_interval():
+    digits = np.repeat(np.arange(10), 100)
+    for v in _verdicts(classifier_quality={"distance": [30.0, 31.0], "floor": [2.0, 2.1]}, digits=digits):
+        assert v.interval["low"] <= v.interval["estimate"] <= v.interval["high"], v.claim
+
+
+def test_a_straddling_trend_is_within_noise_both_ways():
+    rng = np.random.default_rng(5)
+    noisy = [{"train_g_loss": 2.0 + rng.normal(0, 0.3), "train_d_loss": 1.2} for _ in range(EPOCHS)]
+    assert _decide(epochs=noisy)["The generator's loss decreases as it fools the discriminator"] == verdicts.WITHIN_NOISE
+    falling = gan_verdicts.slope_interval([10.0, 8.0, 6.0, 4.0, 2.0])
+    assert falling["estimate"] == -2.0 and falling["low"] <= -2.0 <= falling["high"]   # slope of y on x, not x on y
+    assert gan_verdicts.slope_interval([1.0, 2.0]) ["low"] is None
 
 
 def test_the_gan_verdicts_read_the_trends_and_the_measurements():
@@ -52,7 +71,7 @@ def test_the_gan_verdicts_flip():
 
 
 def test_one_epoch_gives_no_trend_and_mnist_adds_its_digit_verdicts():
-    v = _decide(epochs=_epochs()[:1], swd_epochs=[1], swd_series=[90.0], data_sweep={})
+    v = _decide(epochs=_epochs()[:1], swd_epochs=[1], swd_series=[90.0], data_sweep={1.0: [40.0, 41.0]})
     assert v["The generator's loss decreases as it fools the discriminator"] == verdicts.WITHIN_NOISE
     assert "Quality improves with more training data" not in v
     digits = np.repeat(np.arange(10), 50)

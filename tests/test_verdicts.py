@@ -36,9 +36,33 @@ def test_bootstrap_over_seeds_widens_the_interval_when_seeds_disagree():
         bootstrap_interval([np.zeros(5), np.zeros(6)])
 
 
+def test_every_seed_is_resampled_on_the_same_images():
+    # Seed 1 is seed 0 shifted by 1, image by image: the pairing keeps the mean over seeds' spread that of
+    # one seed. Resampling images independently per seed would let the two halves' noise add up.
+    base = np.random.default_rng(3).normal(0, 1, 500)
+    paired = bootstrap_interval([base, base + 1.0], seed=0)
+    alone = bootstrap_interval([base], seed=0)
+    assert (paired["high"] - paired["low"]) > 0.9 * (alone["high"] - alone["low"])
+    seeds_equal = bootstrap_interval([base, base], seed=0)
+    assert seeds_equal["high"] - seeds_equal["low"] == pytest.approx(alone["high"] - alone["low"], rel=0.15)
+
+
+def test_the_basic_bootstrap_reflects_the_percentiles_about_the_estimate():
+    values = np.random.default_rng(4).exponential(1.0, 300)
+    percentile = bootstrap_interval(values, np.max, resamples=300, seed=0)
+    basic = bootstrap_interval(values, np.max, resamples=300, seed=0, method="basic")
+    assert percentile["high"] <= percentile["estimate"]             # a maximum's resamples never exceed it
+    assert basic["low"] == pytest.approx(2 * basic["estimate"] - percentile["high"])
+    assert basic["high"] >= basic["estimate"]
+    with pytest.raises(ValueError, match="method"):
+        bootstrap_interval(values, method="bca")
+
+
 def test_seed_range_and_repeats():
     assert seed_range([1.0, 3.0, 2.0]) == {"estimate": 2.0, "low": 1.0, "high": 3.0, "level": None, "seeds": 3,
                                            "values": [1.0, 3.0, 2.0]}
+    one = seed_range([0.5])
+    assert one["low"] is None and one["high"] is None  # one seed: no interval, so no verdict beyond "within noise"
     repeated = repeat_interval(np.arange(101.0))
     assert repeated["estimate"] == 50.0 and repeated["low"] == pytest.approx(2.5) and repeated["repeats"] == 101
 
@@ -83,6 +107,8 @@ def _by_claim(pairs):
 
 def test_mnist_verdicts_follow_the_measurements():
     v = _by_claim([_pair(s) for s in range(3)])
+    for verdict in v.values():  # every estimate inside its own interval
+        assert verdict.interval["low"] <= verdict.interval["estimate"] <= verdict.interval["high"], verdict.claim
     assert v["AE achieves better reconstruction (lower loss)"].outcome == verdicts.HOLDS
     assert v["VAE tends to have a lower reconstruction error compared to AE"].outcome == verdicts.DOES_NOT_HOLD
     assert v["AE loss plateaus lower than VAE"].outcome == verdicts.HOLDS
@@ -104,8 +130,10 @@ def test_mnist_verdicts_flip_when_the_measurements_do():
     assert v["KL divergence stabilises"].outcome == verdicts.DOES_NOT_HOLD      # drifts by far more than 2%
     assert v["AE lacks generative capability"].outcome == verdicts.DOES_NOT_HOLD
     assert v["The KL term ensures the latent space approximates a standard normal distribution"].outcome == verdicts.HOLDS
-    short = _by_claim([_pair(0, ae_loss=(0.03, 0.02))])
+    short = _by_claim([_pair(s, ae_loss=(0.03, 0.02)) for s in range(2)])
     assert short["AE loss plateaus"].outcome == verdicts.DOES_NOT_HOLD          # 2 epochs cannot show a plateau
+    one_seed = _by_claim([_pair(0)])
+    assert one_seed["KL divergence stabilises"].outcome == verdicts.WITHIN_NOISE   # training noise unmeasured
 
 
 def test_seeds_that_disagree_leave_a_trend_claim_within_noise():
@@ -119,6 +147,9 @@ def test_a_claim_that_needs_the_statistic_below_its_threshold():
     assert verdicts.outcome(1.2, 1.8, threshold=2, direction="below") == verdicts.HOLDS
     assert verdicts.outcome(2.5, 3.0, threshold=2, direction="below") == verdicts.DOES_NOT_HOLD
     assert verdicts.outcome(None, None) == verdicts.WITHIN_NOISE
+    assert verdicts.point_outcome(float("nan")) == verdicts.WITHIN_NOISE     # no estimate, no reading
+    with pytest.raises(ValueError, match="direction"):
+        verdicts.outcome(0.1, 0.2, direction="up")
     assert verdicts.point_outcome(2.5, threshold=2, direction="below") == verdicts.DOES_NOT_HOLD
     v = verdicts.Verdict("c", "r", "t", {"estimate": 3.0, "low": None, "high": None, "level": 0.95, "points": 0})
     assert v.outcome == verdicts.WITHIN_NOISE and "no interval" in verdicts.table([v]).loc[1, "statistic [interval]"]

@@ -35,6 +35,7 @@ DIRECTIONS = 128  # random projections per repeat
 REPEATS = 4  # repeats, each with fresh directions
 MIN_RESOLUTION = 16  # coarsest pyramid level
 SWD_SCALE = 1e3  # the paper reports SWD x 10^3; so does the lab
+REPEAT_SEED_STRIDE = 1000  # `swd_repeats`' seeds: no two repeats share a real sample, patches or directions
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16  # the pyramid's 5-tap Gaussian (Burt & Adelson)
 
 
@@ -268,7 +269,8 @@ def swd_repeats(real: torch.Tensor, fakes: dict[str, torch.Tensor], n: int, repe
 
     Returns {"floor": [per repeat], name: [per repeat], ..., "n", "repeats", "seeds"}.
     """
-    seeds = [seed + r for r in range(repeats)]
+    # Far apart: SWDReference seeds its sample, patches and each level's directions with seed, seed + 1, ...
+    seeds = [seed + REPEAT_SEED_STRIDE * r for r in range(repeats)]
     out: dict = {"floor": [], **{name: [] for name in fakes}, "n": n, "repeats": repeats, "seeds": seeds}
     for s in seeds:
         reference = SWDReference(real, n, seed=s)

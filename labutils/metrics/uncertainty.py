@@ -24,12 +24,15 @@ def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: Callable[[np.ndarray], float] = np.mean,
-                       resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0) -> dict[str, float]:
-    """Estimate and percentile interval of the mean over seeds of `statistic(values of one seed)`.
+                       resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0,
+                       method: str = "percentile") -> dict[str, float]:
+    """Estimate and interval of the mean over seeds of `statistic(values of one seed)`.
 
     per_image: (seeds, images) or (images,), or a list of per-seed arrays (images, ...) on the same
     images. `statistic` maps one seed's (images, ...) array to a number (default: the mean).
-    Returns {"estimate", "low", "high", "level", "seeds", "images", "resamples"}.
+    `method`: "percentile", or "basic" (the percentiles reflected about the estimate) for a statistic
+    that resampling biases, such as a Fréchet distance, which repeated rows shrink.
+    Returns {"estimate", "low", "high", "level", "seeds", "images", "resamples", "method"}.
     """
     runs = [np.asarray(v, dtype=np.float64) for v in (per_image if np.ndim(per_image[0]) else [per_image])]
     n_images = len(runs[0])
@@ -42,16 +45,23 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
         seeds = rng.integers(len(runs), size=len(runs))
         images = rng.integers(n_images, size=n_images)
         draws[b] = np.mean([statistic(runs[s][images]) for s in seeds])
+    estimate = float(np.mean([statistic(v) for v in runs]))
     low, high = _percentiles(draws, level)
-    return {"estimate": float(np.mean([statistic(v) for v in runs])), "low": low, "high": high, "level": level,
-            "seeds": len(runs), "images": n_images, "resamples": resamples}
+    if method == "basic":
+        low, high = 2 * estimate - high, 2 * estimate - low
+    elif method != "percentile":
+        raise ValueError(f"method must be 'percentile' or 'basic', got {method!r}.")
+    return {"estimate": estimate, "low": low, "high": high, "level": level, "seeds": len(runs), "images": n_images,
+            "resamples": resamples, "method": method}
 
 
 def seed_range(values: Sequence[float]) -> dict[str, float]:
-    """A statistic with one value per seed: its mean and its range over the seeds (no interval with one)."""
+    """A statistic with one value per seed: its mean and its range over the seeds. One seed says nothing
+    about training noise: no interval (low and high None)."""
     values = np.asarray(values, dtype=np.float64)
-    return {"estimate": float(values.mean()), "low": float(values.min()), "high": float(values.max()),
-            "level": None, "seeds": len(values), "values": values.tolist()}
+    low, high = (float(values.min()), float(values.max())) if len(values) > 1 else (None, None)
+    return {"estimate": float(values.mean()), "low": low, "high": high, "level": None, "seeds": len(values),
+            "values": values.tolist()}
 
 
 def repeat_interval(values: Sequence[float], level: float = LEVEL) -> dict[str, float]:

@@ -15,6 +15,7 @@ Each notebook's metrics file carries `verdicts`, a list of `Verdict.record()` di
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -27,6 +28,8 @@ OUTCOMES = (HOLDS, DOES_NOT_HOLD, WITHIN_NOISE)
 def outcome(low: float | None, high: float | None, threshold: float = 0.0, direction: str = "above") -> str:
     """The verdict of a statistic whose claim needs it `direction` ("above" or "below") `threshold`, from
     its interval [low, high] (None: no interval could be had)."""
+    if direction not in ("above", "below"):
+        raise ValueError(f"direction must be 'above' or 'below', got {direction!r}.")
     if low is None or high is None:
         return WITHIN_NOISE
     above, below = low > threshold, high < threshold
@@ -36,7 +39,10 @@ def outcome(low: float | None, high: float | None, threshold: float = 0.0, direc
 
 
 def point_outcome(estimate: float, threshold: float = 0.0, direction: str = "above") -> str:
-    """What the estimate alone would say, as the lab's verdicts read before they counted noise."""
+    """What the estimate alone would say, as the lab's verdicts read before they counted noise (nothing,
+    within noise, where there is no estimate)."""
+    if not math.isfinite(estimate):
+        return WITHIN_NOISE
     return HOLDS if (estimate > threshold) == (direction == "above") else DOES_NOT_HOLD
 
 
@@ -71,7 +77,7 @@ class Verdict:
 def interval_text(interval: Mapping[str, Any], digits: int = 3) -> str:
     """'0.012 [0.010, 0.014] (95% 3 seed(s) × 10000 images)': the estimate, its interval, what it is over."""
     if interval["low"] is None:
-        return f"{interval['estimate']:.{digits}g} (no interval: too few points)"
+        return f"{interval['estimate']:.{digits}g} (no interval: one seed, or too few points)"
     over = (f"{interval['seeds']} seed(s) × {interval['images']} images" if "images" in interval else
             f"{interval['repeats']} repeats" if "repeats" in interval else
             f"range over {interval['seeds']} seed(s)" if "seeds" in interval else
