@@ -379,7 +379,8 @@ def plot_aggregate_posterior(mean: Sequence[float], variance: Sequence[float], a
         ax.bar(dims, values, color=colors)
         ax.axhline(prior, color="black", linestyle="--", linewidth=1, label=f"prior N(0, 1): {prior:g}")
         ax.set(xlabel="latent dimension (blue: active)", ylabel=name)
-        ax.legend(loc="best")
+        ax.set_ylim(top=ax.get_ylim()[1] + 0.25 * np.ptp(ax.get_ylim()))  # the legend above the bars
+        ax.legend(loc="upper right")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
