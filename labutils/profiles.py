@@ -54,12 +54,12 @@ EXTRA_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
 # alone: `make run-all` shows them before it starts until it has timed a run on the user's own device.
 REFERENCE_DEVICE = "cpu (2 threads)"
 REFERENCE_SECONDS: dict[str, dict[str, float]] = {
-    # full: 01-03 and 04's main run and study as timed on 2026-11-21 (README), 04 with the R1 study run
-    # (879 s) and the 200-epoch options run (5805 s) it gained since, all before the GAN's bf16 and
-    # cheaper monitor (an upper bound); the GAN on MNIST: 100 epochs of 80 s. quick: timed from a
-    # fresh clone at the quick profile's present budget.
-    "full": {"01_autoencoder": 56, "02_vae": 84, "03_evaluation": 78, "04_gan": 11910, "04_gan_mnist": 8000},
-    "quick": {"01_autoencoder": 19, "02_vae": 30, "03_evaluation": 71, "04_gan": 620, "04_gan_mnist": 480},
+    # full: 01-03 with three seeds each, timed on 2026-12-01; 04 as timed on 2026-11-21 with the R1 study
+    # run (879 s), the 200-epoch options run (5805 s) and the data sweep (two runs at the study's budget,
+    # about 1000 s) it gained since, before the GAN's bf16 and cheaper monitor (an upper bound); the GAN on
+    # MNIST: 100 epochs of 80 s. quick: timed on 2026-12-01, 04 with its main run loaded (plus its 210 s).
+    "full": {"01_autoencoder": 490, "02_vae": 369, "03_evaluation": 321, "04_gan": 12900, "04_gan_mnist": 8000},
+    "quick": {"01_autoencoder": 57, "02_vae": 63, "03_evaluation": 292, "04_gan": 1290, "04_gan_mnist": 480},
     "smoke": {"01_autoencoder": 10, "02_vae": 10, "03_evaluation": 20, "04_gan": 60, "04_gan_mnist": 15},
 }
 

@@ -46,6 +46,7 @@ def _errors(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None
             kl_per_dimension(mu, logvar).sum(1))
 
 
+@torch.no_grad()
 def measure_pair(ae_run, vae_run, train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y,
                  classifier: nn.Module, train_loader, test_loader, k: int = 5, silhouette_samples: int = 5000,
                  seed: int = 0) -> PairMeasurements:
