@@ -95,7 +95,7 @@ def table(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> pd.DataFrame:
         rows.append({"report": r["report"], "claim": r["claim"], "verdict": r["outcome"],
                      "statistic [interval]": interval_text(r["interval"]),
                      "holds when": f"{r['interval'].get('holds', 'above')} {r['interval']['threshold']:g}",
-                     "test": r["test"]})
+                     "test": r["test"], "evidence": r["evidence"]})
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
 
 
