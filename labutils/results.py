@@ -207,7 +207,8 @@ def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str 
         "`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
     table, figures = _table(result_rows(metrics)), _figures(_result_figures(), figures_dir)
     claims = verdicts_markdown(metrics)
-    claims = f"**The reports' claims** (each test in its notebook's metrics file, `verdicts`):\n\n{claims}\n\n" if claims else ""
+    if claims:
+        claims = f"**The reports' claims** (each test in its notebook's metrics file, `verdicts`):\n\n{claims}\n\n"
     return f"{header}\n\n{table}\n\n{claims}{figures}\n"
 
 

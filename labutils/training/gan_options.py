@@ -64,7 +64,8 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     `parts`: the code that trains (notebook 04 passes its own).
 
     Returns {variant: {"swd", "swd_floor", "swd_levels", "n", "epochs", "train_seconds", "changes",
-    "sampled", "seed", "sample_seed" (of the real images), "samples" (8 uint8 images)}}. Runs are checkpointed like any other, so a rerun loads them.
+    "sampled", "seed", "sample_seed" (of the real images), "samples" (8 uint8 images)}}. Runs are
+    checkpointed like any other, so a rerun loads them.
     """
     base = study_base(config, epochs)
     n = min(swd_images, len(data.images) // 2)
@@ -113,7 +114,8 @@ def data_sweep(config: GANConfig, epochs: int, data: GANData, n: int, fractions=
         run = train_gan(variant, progress=progress, verbose=False, data=data, parts=parts)
         results[fraction] = {"train_size": len(run.data.images), "epochs": len(run.history),
                              "updates": len(run.train_loader) * len(run.history),
-                             "train_seconds": run.history.total_seconds, "fake": to_uint8(generate(run.step.generator, z))}
+                             "train_seconds": run.history.total_seconds,
+                             "fake": to_uint8(generate(run.step.generator, z))}
         print(f"{len(run.data.images)} images ({100 * fraction:.0f}%), {len(run.history)} epochs: "
               f"{results[fraction]['updates']} updates, {run.history.total_seconds:.0f} s of training")
     return results
