@@ -42,7 +42,8 @@ def test_a_straddling_trend_is_within_noise_both_ways():
     assert _decide(epochs=noisy)["The generator's loss decreases as it fools the discriminator"] == verdicts.WITHIN_NOISE
     falling = gan_verdicts.slope_interval([10.0, 8.0, 6.0, 4.0, 2.0])
     assert falling["estimate"] == -2.0 and falling["low"] <= -2.0 <= falling["high"]   # slope of y on x, not x on y
-    assert gan_verdicts.slope_interval([1.0, 2.0]) ["low"] is None
+    assert gan_verdicts.slope_interval([1.0, 2.0, 3.0, 4.0])["low"] is None   # too few points for an interval
+    assert gan_verdicts.slope_interval([1.0, 2.0, 3.0, 4.0, 5.0])["low"] is not None
 
 
 def test_the_gan_verdicts_read_the_trends_and_the_measurements():

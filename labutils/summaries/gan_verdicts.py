@@ -27,7 +27,7 @@ COMPARABLE_RATIO = 2.0
 DIVERSE_RECALL_RATIO = 0.5
 # MNIST: every digit drawn, each at least half as often as in a uniform draw.
 MIN_DIGIT_SHARE = 0.05
-MIN_TREND_POINTS = 3
+MIN_TREND_POINTS = 5  # a trend of fewer points gets no interval: Sen's, on 3 or 4 points, means little
 # The final distances are measured again against this many other real samples (each a fresh draw).
 MEASURE_REPEATS = 5
 
@@ -38,7 +38,7 @@ def _unknown(estimate: float = float("nan")) -> dict:
 
 def slope_interval(values: Sequence[float], x: Sequence[float] | None = None, relative: bool = False) -> dict:
     """Theil-Sen slope of `values` over `x` (default 1, 2, ...) with its 95% interval; `relative`: as the
-    change over the whole span divided by the mean level. Fewer than 3 points: no interval."""
+    change over the whole span divided by the mean level. Fewer than MIN_TREND_POINTS: no interval."""
     y = np.asarray(values, dtype=np.float64)
     x = np.arange(1, len(y) + 1, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
     if len(y) < MIN_TREND_POINTS:
@@ -156,10 +156,14 @@ def decide(epochs: Sequence[Mapping], swd_epochs: Sequence[int], swd_series: Seq
         verdicts.append(Verdict(
             "The generated digits are of a quality comparable to MNIST (classifier features)", "both reports",
             "Fréchet distance in the digit classifier's features over its floor, per repeat: holds below "
-            f"{COMPARABLE_RATIO:g}", fd_ratio, threshold=COMPARABLE_RATIO, direction="below"))
+            f"{COMPARABLE_RATIO:g}", fd_ratio, threshold=COMPARABLE_RATIO, direction="below",
+            evidence=f"Fréchet distance {np.mean(classifier_quality['distance']):.1f} against a floor of "
+                     f"{np.mean(classifier_quality['floor']):.1f}"))
     if digits is not None:
         verdicts.append(Verdict(
             "The generated digits are diverse: every digit is drawn", "both reports",
             f"share of the rarest digit among the samples (exact binomial intervals): holds above {MIN_DIGIT_SHARE:g}",
-            rarest_digit_share(digits), threshold=MIN_DIGIT_SHARE))
+            rarest_digit_share(digits), threshold=MIN_DIGIT_SHARE,
+            evidence="shares: " + ", ".join(f"{d}: {100 * s:.1f}%" for d, s in enumerate(
+                np.bincount(np.asarray(digits, dtype=int), minlength=10) / len(digits)))))
     return verdicts
