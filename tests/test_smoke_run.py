@@ -48,7 +48,8 @@ def test_the_report_of_the_smoke_run_holds_every_figure_and_table(tmp_path):
     assert html.count('src="data:image/png;base64,') == len(pngs)  # and nothing else
 
     # Every table: those the notebooks computed (Markdown displays and DataFrames), those in their
-    # narrative, and the run's summary table; a Markdown table is counted by its |---| line.
+    # narrative, the run's summary table and the verdicts of every notebook; a Markdown table is counted
+    # by its |---| line.
     def markdown_tables(text):
         return len(re.findall(r"^\|[-| :]+\|$", text, re.M))
 
@@ -56,7 +57,10 @@ def test_the_report_of_the_smoke_run_holds_every_figure_and_table(tmp_path):
     dataframes = sum(frame.count("<table") for nb in notebooks for frame in _outputs(nb, "text/html"))
     narrative = sum(markdown_tables(c.source) for nb in notebooks for c in nb.cells if c.cell_type == "markdown")
     assert computed >= 3 and dataframes >= 4
-    assert html.count("<table") == computed + dataframes + narrative + 1
+    assert html.count("<table") == computed + dataframes + narrative + 2
+    assert "Verdicts on the reports&#39; claims" in html or "Verdicts on the reports' claims" in html
+    for stem in ("01_autoencoder", "02_vae", "03_evaluation", "04_gan"):  # the report's verdict table names each
+        assert f"<code>{stem}</code>" in html
     assert "smoke" in html and 'src="http' not in html  # the run it came from; opens offline
     for nb in notebooks:  # every notebook's title is a section of the report
         title = next(c.source for c in nb.cells if c.cell_type == "markdown").splitlines()[0].lstrip("# ")
