@@ -4,7 +4,7 @@ import pytest
 
 from labutils.metrics import verdicts
 from labutils.metrics.model_pair import PairMeasurements
-from labutils.metrics.uncertainty import bootstrap_interval, repeat_interval, seed_range
+from labutils.metrics.uncertainty import bootstrap_interval, negated, repeat_interval, seed_range
 from labutils.summaries import verdicts as mnist_verdicts
 
 
@@ -56,6 +56,12 @@ def test_the_basic_bootstrap_reflects_the_percentiles_about_the_estimate():
     assert basic["high"] >= basic["estimate"]
     with pytest.raises(ValueError, match="method"):
         bootstrap_interval(values, method="bca")
+
+
+def test_negating_an_interval_swaps_its_bounds():
+    assert negated({"estimate": 0.2, "low": -0.1, "high": 0.5, "seeds": 3}) == {"estimate": -0.2, "low": -0.5,
+                                                                               "high": 0.1, "seeds": 3}
+    assert negated({"estimate": 1.0, "low": None, "high": None}) == {"estimate": -1.0, "low": None, "high": None}
 
 
 def test_seed_range_and_repeats():

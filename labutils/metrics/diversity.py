@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from labutils.metrics.uncertainty import repeat_interval
+
 NEIGHBOURHOOD = 3  # k of the paper: each ball's radius is the distance to the 3rd nearest neighbour
-PERCENTILES = (2.5, 97.5)  # the interval reported over repeats: the middle 95 % of the draws
 
 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = NEIGHBOURHOOD,
@@ -72,8 +72,8 @@ def _ratio(value: float, floor: float) -> float:
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    low, high = np.percentile(values, PERCENTILES)
-    return {"mean": float(np.mean(values)), "low": float(low), "high": float(high)}
+    spread = repeat_interval(values)  # the middle 95% of the repeats
+    return {"mean": spread["estimate"], "low": spread["low"], "high": spread["high"]}
 
 
 def diversity_against_floor(features: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,

@@ -55,6 +55,13 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
             "resamples": resamples, "method": method}
 
 
+def negated(interval: dict) -> dict:
+    """The interval of minus the statistic: estimate and bounds negated, the bounds swapped (None kept)."""
+    if interval["low"] is None:
+        return {**interval, "estimate": -interval["estimate"]}
+    return {**interval, "estimate": -interval["estimate"], "low": -interval["high"], "high": -interval["low"]}
+
+
 def seed_range(values: Sequence[float]) -> dict[str, float]:
     """A statistic with one value per seed: its mean and its range over the seeds. One seed says nothing
     about training noise: no interval (low and high None)."""

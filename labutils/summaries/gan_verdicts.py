@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy.stats import binomtest, theilslopes
 
-from labutils.metrics.uncertainty import LEVEL, repeat_interval
+from labutils.metrics.uncertainty import LEVEL, negated, repeat_interval
 from labutils.metrics.verdicts import Verdict
 
 # A loss "stabilises" when over the last half of the epochs it drifts by less than 10% of its level
@@ -47,12 +47,6 @@ def slope_interval(values: Sequence[float], x: Sequence[float] | None = None, re
     scale = (x[-1] - x[0]) / abs(y.mean()) if relative else 1.0
     return {"estimate": float(slope * scale), "low": float(low * scale), "high": float(high * scale),
             "level": LEVEL, "points": len(y)}
-
-
-def _negated(interval: dict) -> dict:
-    if interval["low"] is None:
-        return {**interval, "estimate": -interval["estimate"]}
-    return {**interval, "estimate": -interval["estimate"], "low": -interval["high"], "high": -interval["low"]}
 
 
 def stability_margin(values: Sequence[float]) -> dict:
@@ -107,13 +101,13 @@ def decide(epochs: Sequence[Mapping], swd_epochs: Sequence[int], swd_series: Seq
     """
     g_loss = [row["train_g_loss"] for row in epochs]
     d_loss = [row["train_d_loss"] for row in epochs]
-    g_trend = _negated(slope_interval(g_loss, relative=True))
+    g_trend = negated(slope_interval(g_loss, relative=True))
     d_stable, g_stable = stability_margin(d_loss), stability_margin(g_loss)
     ratio = repeat_interval(np.divide(quality["swd"], quality["floor"]))
     recall = diversity["summary"]["recall_ratio"]
     recall = {"estimate": recall["mean"], "low": recall["low"], "high": recall["high"], "level": LEVEL,
               "repeats": diversity["repeats"]}
-    over_epochs = _negated(slope_interval(swd_series, swd_epochs))
+    over_epochs = negated(slope_interval(swd_series, swd_epochs))
     verdicts = [
         Verdict("The generator's loss decreases as it fools the discriminator", "both reports",
                 "change of G's per-epoch loss over the run, relative to its mean, negated (Theil-Sen slope and "

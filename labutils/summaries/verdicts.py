@@ -16,7 +16,7 @@ from IPython.display import Markdown
 from labutils.metrics.frechet import frechet_distance
 from labutils.metrics.model_pair import PairMeasurements
 from labutils.metrics.trends import trend
-from labutils.metrics.uncertainty import bootstrap_interval, seed_range
+from labutils.metrics.uncertainty import bootstrap_interval, negated, seed_range
 from labutils.metrics.verdicts import DOES_NOT_HOLD, HOLDS, OUTCOMES, WITHIN_NOISE, Verdict
 
 # "Stable": over the last 20% of the epochs (`trend`) a series drifts by less than 2% of its final
@@ -93,7 +93,6 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
                 for p in pairs]
     generation = bootstrap_interval(features, _frechet_ratio, resamples=FRECHET_RESAMPLES, seed=seed, method="basic")
     prior = seed_range([p.aggregate["mmd"]["threshold_95"] - p.aggregate["mmd"]["mmd2"] for p in pairs])
-    negated = {**recon, "estimate": -recon["estimate"], "low": -recon["high"], "high": -recon["low"]}
     kl_last = np.mean([p.test_kl[-1] for p in pairs])
     p_values = ", ".join(f"{p.aggregate['mmd']['p_value']:.3f}" for p in pairs)
     fit_kl = np.mean([p.aggregate["gaussian_fit_kl"] for p in pairs])
@@ -103,7 +102,7 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
                 evidence=f"AE {np.mean([p.ae_error.mean() for p in pairs]):.5f}, VAE "
                          f"{np.mean([p.vae_error.mean() for p in pairs]):.5f} per pixel, mean over {over}"),
         Verdict("VAE tends to have a lower reconstruction error compared to AE", "report 2",
-                "AE's minus VAE's test error per pixel (the VAE decoding μ(x))", negated,
+                "AE's minus VAE's test error per pixel (the VAE decoding μ(x))", negated(recon),
                 evidence="the same measurement as report 1's, the other way round"),
         Verdict("AE loss plateaus lower than VAE", "report 1",
                 "VAE's minus AE's training objective per image on the test images (784 × MSE for the AE; "
