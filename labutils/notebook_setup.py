@@ -54,9 +54,10 @@ def setup_cell(repository: str | None = None) -> str:
     url = repository or repository_url()
     return f'''\
 # Setup. Locally and under papermill this only imports labutils. On Colab or Kaggle it first
-# clones the lab and installs it, keeping the platform's own CUDA torch (the package asks only
-# for lower bounds). On Kaggle an attached "Abstract Art Gallery" data set under /kaggle/input/
-# is found by load_abstract_art() without further set-up.
+# clones the lab and installs it with only what the notebooks import, keeping the platform's own
+# CUDA torch and Jupyter (the package's lower bounds are ones they already meet). On Kaggle an
+# attached "Abstract Art Gallery" data set under /kaggle/input/ is found by load_abstract_art()
+# without further set-up.
 import os
 import subprocess
 import sys
