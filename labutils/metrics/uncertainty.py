@@ -44,7 +44,9 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
     for b in range(resamples):
         seeds = rng.integers(len(runs), size=len(runs))
         images = rng.integers(n_images, size=n_images)
-        draws[b] = np.mean([statistic(runs[s][images]) for s in seeds])
+        # A seed drawn twice shares its images, so its statistic is computed once (the same number).
+        per_seed = {s: statistic(runs[s][images]) for s in np.unique(seeds)}
+        draws[b] = np.mean([per_seed[s] for s in seeds])
     estimate = float(np.mean([statistic(v) for v in runs]))
     low, high = _percentiles(draws, level)
     if method == "basic":
