@@ -15,7 +15,7 @@ plus the time of one epoch, the projected time of the full profile, and peak mem
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
 and lab and reference alternate, so that machine noise hits both alike. `labutils.bench_machine`
 adds the lab's epoch with another lab training beside it, the GAN update against the machine's
-measured peak (float32 and bf16), and the in-training distance's share of the GAN's training;
+measured peak (float32, and bf16 where the device has it natively), and the in-training distance's share of the GAN's training;
 `labutils.bench_explore` how long each notebook's explorer takes to answer a slider's move.
 """
 from __future__ import annotations
@@ -41,14 +41,18 @@ def _mnist_models(kind: str, device):
 
     from labutils.config import AEConfig, VAEConfig
     from labutils.models import VAE, Autoencoder
+    from labutils.training.engine import resolve_mixed_precision
     from labutils.training.steps import AutoencoderStep, VAEStep
 
     torch.manual_seed(0)
     if kind == "ae":
-        model = Autoencoder().to(device)
-        return model, AutoencoderStep(model, AEConfig())
-    model = VAE().to(device)
-    return model, VAEStep(model, VAEConfig())
+        model, config = Autoencoder().to(device), AEConfig()
+        step = AutoencoderStep(model, config)
+    else:
+        model, config = VAE().to(device), VAEConfig()
+        step = VAEStep(model, config)
+    step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device)  # as training does
+    return model, step
 
 
 def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | None, batch_size: int = 128) -> dict:
@@ -340,11 +344,15 @@ def format_table(results: dict) -> str:
                      f"the lab trains in {h['lab_precision']} here, at {100 * h['share_of_peak']:.0f}% of its peak.")
         for name in ("fp32", "bf16"):
             p = h[name]
+            if "not_measured" in p:
+                lines.append(f"  {name}: {p['not_measured']}")
+                continue
             lines.append(f"  {name}: {p['update_s']:.3f} s = {p['gflop_per_s']:.0f} GFLOP/s, "
                          f"{100 * p['share_of_peak']:.0f}% of the measured peak (matmul "
                          f"{p['peak_gflop_per_s']['matmul']:.0f}, convolution "
                          f"{p['peak_gflop_per_s']['convolution']:.0f} GFLOP/s)")
-        lines.append(f"  bf16 autocast: {h['bf16_speedup']:.2f}x the fp32 update's speed.")
+        if h.get("bf16_speedup"):
+            lines.append(f"  bf16 autocast: {h['bf16_speedup']:.2f}x the fp32 update's speed.")
     if "gan_monitor" in results:
         m = results["gan_monitor"]
         lines.append(

@@ -4,8 +4,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from labutils.bench import _category
+from labutils.bench import _category, format_table
+from labutils.training.engine import has_native_bf16
 
 
 def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
@@ -24,6 +26,8 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
         assert row["lab_peak_rss_mb"] > 0
         assert row["busy_slowdown"] == pytest.approx(row["busy_epoch_s"] / row["lab_epoch_s"])
     hardware, gan = results["gan_hardware"], results["models"]["gan"]
+    # bf16 is timed only where this CPU computes it natively (LAB_NATIVE_BF16=0 says it does not).
+    assert ("not_measured" in hardware["bf16"]) is not has_native_bf16(torch.device("cpu"))
     # A DCGAN update is about 146 GFLOP at 64 px and batch 64: the counter saw the whole update.
     assert 100 < hardware["update_gflop"] < 200
     assert 0 < gan["share_of_peak"] < 1.5  # well above the measured peak would be a mismeasurement
@@ -58,3 +62,27 @@ def test_another_training_runs_beside_while_the_busy_case_is_measured():
         assert trainings_running() == before + 1
     assert trainings_running() == before
 
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_the_gan_update_is_timed_in_bf16_only_where_the_device_has_it_natively(monkeypatch, native):
+    from labutils import bench_machine
+    from labutils.training import engine
+
+    timed = []
+
+    def fake_update(device, image_size, mixed_precision, updates):
+        timed.append(mixed_precision)
+        return {"gflop": 146.0, "seconds": 2.0 if mixed_precision == "off" else 1.0}
+
+    monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(bench_machine, "gan_update", fake_update)
+    monkeypatch.setattr(bench_machine, "peak_gflops", lambda device, dtype: {"matmul": 200.0, "convolution": 100.0})
+    hardware = bench_machine.gan_against_peak(torch.device("cpu"), updates=1)
+    assert timed == (["off", "bf16"] if native else ["off"])
+    assert hardware["lab_precision"] == ("bf16" if native else "fp32")
+    assert hardware["share_of_peak"] == pytest.approx(146.0 / (1.0 if native else 2.0) / 200.0)
+    assert hardware["bf16_speedup"] == (pytest.approx(2.0) if native else None)
+    table = format_table({"device": "cpu", "repeats": 1, "models": {}, "gan_hardware": hardware})
+    assert ("bf16: not measured: no native bf16" in table) is not native
+    assert ("bf16 autocast: 2.00x" in table) is native

@@ -136,6 +136,32 @@ def test_auto_takes_bf16_on_a_cpu_only_where_it_is_native_and_the_family_gains(m
     assert engine.resolve_mixed_precision("auto", cpu, bf16_on_cpu=False) is None
 
 
+@pytest.mark.parametrize("env, value", [
+    ("LAB_NATIVE_BF16", "0"), ("ONEDNN_MAX_CPU_ISA", "AVX2"), ("ONEDNN_MAX_CPU_ISA", "avx512_core"),
+    ("DNNL_MAX_CPU_ISA", "AVX2_VNNI"),
+])
+def test_native_bf16_is_off_where_the_environment_says_the_cpu_lacks_it(monkeypatch, env, value):
+    from labutils.training import engine
+
+    # A CPU that has native bf16 as far as torch can tell; the environment overrules it.
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    for name in ("LAB_NATIVE_BF16", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    assert engine.cpu_has_native_bf16()
+    monkeypatch.setenv(env, value)
+    assert not engine.cpu_has_native_bf16()
+    assert engine.resolve_mixed_precision("auto", torch.device("cpu"), bf16_on_cpu=True) is None
+
+
+def test_an_isa_cap_with_bf16_keeps_native_bf16(monkeypatch):
+    from labutils.training import engine
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.delenv("LAB_NATIVE_BF16", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert engine.cpu_has_native_bf16()
+
+
 def test_a_cpu_training_shares_the_cpu_and_reports_its_progress(tmp_path, monkeypatch):
     import json
     import os

@@ -6,6 +6,7 @@ the epoch loop, the history, the progress bar, checkpoints, resume and the NaN g
 """
 from __future__ import annotations
 
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -106,19 +107,47 @@ def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> to
     return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused or None)
 
 
+# LAB_NATIVE_BF16=0: behave as a CPU without native bf16 (an environment variable, so that it reaches
+# the subprocesses of `make bench` and the notebooks' kernels). With ONEDNN_MAX_CPU_ISA=AVX2 beside it,
+# a machine with AVX-512 trains and benchmarks as a laptop's AVX2 CPU would.
+NATIVE_BF16_ENV = "LAB_NATIVE_BF16"
+# oneDNN's instruction sets without bf16 arithmetic: capped at one of these, oneDNN emulates bf16.
+ONEDNN_ISAS_WITHOUT_BF16 = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"})
+
+
 def cpu_has_native_bf16() -> bool:
     """True on CPUs that compute bf16 natively (avx512_bf16, or AMX): oneDNN's bf16 convolutions and
-    matmuls then run at about twice the fp32 rate. Elsewhere bf16 is emulated, and slower."""
+    matmuls then run at about twice the fp32 rate. Elsewhere bf16 is emulated, and far slower (a
+    2048² matmul over a minute on an AVX2-only CPU), so nothing of the lab runs it there unasked."""
+    if os.environ.get(NATIVE_BF16_ENV, "").strip() == "0":
+        return False
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or ""
+    if cap.strip().upper() in ONEDNN_ISAS_WITHOUT_BF16:
+        return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively: CUDA at compute capability 8.0 or more (Ampere on;
+    older GPUs emulate it and miss cuDNN's fast path), a CPU as `cpu_has_native_bf16` says."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+    return device.type == "cpu" and cpu_has_native_bf16()
+
+
+# Compute capability from which a GPU has bf16 arithmetic (Ampere). Before it, a T4 (7.5) included,
+# torch.cuda.is_bf16_supported() still says True, by emulation: convolutions miss cuDNN's fast path.
+CUDA_NATIVE_BF16_CAPABILITY = (8, 0)
+
+
 def resolve_mixed_precision(setting: str, device: torch.device, bf16_on_cpu: bool = False) -> torch.dtype | None:
-    """"auto" -> bf16 on CUDA GPUs that support it (Ampere and newer), and on CPUs with native bf16
-    for a model family that measured faster with it (`bf16_on_cpu`); else full precision."""
+    """"auto" -> bf16 on CUDA GPUs that compute it natively (capability 8.0 on: Ampere and newer), and on
+    CPUs with native bf16 for a model family that measured faster with it (`bf16_on_cpu`); else full precision."""
     if setting == "bf16":
         return torch.bfloat16
-    if setting == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if (setting == "auto" and device.type == "cuda"
+            and torch.cuda.get_device_capability(device) >= CUDA_NATIVE_BF16_CAPABILITY):
         return torch.bfloat16
     if setting == "auto" and device.type == "cpu" and bf16_on_cpu and cpu_has_native_bf16():
         return torch.bfloat16
@@ -209,7 +238,12 @@ class Trainer:
         save_atomically(state, self.checkpoint_path)
 
     def load_checkpoint(self) -> bool:
-        """Restore the checkpoint (else the shorter run to continue) if there is one; True when one was loaded."""
+        """Restore the checkpoint (else the shorter run to continue) if there is one; True when one was loaded.
+
+        A finished run is opened to be used, not trained on: its weights, history and random state are
+        restored, not its optimisers' or its loader's state, so it opens on whatever device is at hand.
+        The file is read onto the CPU; the step's `load_state_dict` puts what it keeps on its device.
+        """
         if self.checkpoint_path is not None and self.checkpoint_path.exists():
             path, ignored = self.checkpoint_path, set()
         elif self.continue_from is not None:
@@ -232,12 +266,20 @@ class Trainer:
         if path == self.continue_from and not len(state["history"]["epochs"]) < self.num_epochs:
             raise ValueError(f"Checkpoint {path} has {len(state['history']['epochs'])} epochs, not fewer than "
                              f"the {self.num_epochs} to train: there is nothing to continue.")
-        self.step.load_state_dict(state["step"])
+        finished = len(state["history"]["epochs"]) >= self.num_epochs
+        step_state = state["step"]
+        # A finished run's optimisers load their own state back, so Step.load_state_dict, part of every
+        # run's code fingerprint, stays as it is.
+        if finished:
+            step_state = {**step_state, "optimizers": {name: optimizer.state_dict()
+                                                       for name, optimizer in self.step.optimizers.items()}}
+        self.step.load_state_dict(step_state)
         self.history = History.from_dict(state["history"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"])  # the CPU's: the same form on every machine
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        if "train_loader" in state and hasattr(self.train_loader, "load_state_dict"):
+            for index, rng in enumerate(state["cuda_rng"][:torch.cuda.device_count()]):  # the GPUs here
+                torch.cuda.set_rng_state(rng, index)
+        if not finished and "train_loader" in state and hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(state["train_loader"])
         self.loaded_from = path
         return True
