@@ -1,7 +1,8 @@
 # The lab's commands. On a fresh clone, `make run-all` and `make test` set everything up themselves.
 #   make run-all [PROFILE=full|quick|smoke]   run every notebook headless -> outputs/
 #   make run-gan-mnist [PROFILE=...]          notebook 04 on MNIST, its fast option -> outputs/
-#   make test                                 unit tests + every notebook under nbval (smoke profile)
+#   make test                                 a smoke run of every notebook, its checks and the unit tests
+#   make nbval                                every notebook under nbval (smoke profile)
 #   make browser-test                         notebook 02 in JupyterLab, in headless chromium -> outputs/browser/
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
@@ -17,12 +18,14 @@ KERNEL  := generative-lab
 ENV_TOOL ?= $(or $(shell command -v mamba 2>/dev/null),$(shell command -v conda 2>/dev/null),venv)
 STAMP   := $(VENV)/.installed
 TEST_OUTPUTS := $(CURDIR)/outputs/test
+# Seconds: a smoke-run cell that runs longer fails `make test` (and `make nbval`).
+CELL_TIMEOUT := 900
 
-.PHONY: setup data run-all run-gan-mnist test browser-test bench report readme lab export fork clean help
+.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme lab export fork clean help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '1,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
 
 setup: $(STAMP)
 
@@ -46,18 +49,24 @@ run-all: data
 run-gan-mnist: data
 	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL) --only 04_gan_mnist
 
-# A smoke run of every notebook and of the GAN on MNIST (papermill), then in one pytest session:
-# the unit tests, the tests of that run and the report built from it, and each notebook with the
-# smoke parameters injected, run by nbval. Test runs write to outputs/test/, never over a real run's,
-# and never download the FID's Inception weights (an FID is computed where they already lie here).
+# A smoke run of every notebook and of the GAN on MNIST (papermill), each executed once, then in one
+# pytest session: the unit tests, the tests of that run and the report built from it, and every cell
+# of every executed notebook checked as nbval checks it (tests/test_notebook_cells.py). Test runs write
+# to outputs/test/, never over a real run's, and never download the FID's Inception weights.
 test: export LAB_FID_DOWNLOAD = 0
 test: data
 	rm -rf $(TEST_OUTPUTS)
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL)
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --only 04_gan_mnist
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT)
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT) --only 04_gan_mnist
+	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests -p no:cacheprovider
+
+# The notebooks under nbval itself, each executed again in a fresh kernel from a copy with the smoke
+# parameters injected (not part of `make test`, whose smoke run already executes each one once).
+nbval: export LAB_FID_DOWNLOAD = 0
+nbval: data
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
-	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests $(TEST_OUTPUTS)/nbval \
-		--nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 900 -p no:cacheprovider
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m pytest $(TEST_OUTPUTS)/nbval --nbval-lax --nbval-kernel-name $(KERNEL) \
+		--nbval-cell-timeout $(CELL_TIMEOUT) -p no:cacheprovider
 
 # Notebook 02 run in JupyterLab by a real browser (headless chromium, driven by playwright-core from
 # npm), which then moves a slider of the latent explorer and checks that the decoded image changes.

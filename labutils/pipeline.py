@@ -108,10 +108,27 @@ def runs_named(names: list[str] | None) -> dict[str, Path]:
     return {name: known[name] for name in names}
 
 
-def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None = None) -> int:
+def _failure(err: Exception, executed: Path, cell_timeout: int | None) -> tuple[int | None, str]:
+    """(the failed cell's number as the executed notebook shows it, what went wrong)."""
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError
+
+    if not isinstance(err, CellTimeoutError):
+        return err.exec_count, f"{err.ename}: {err.evalue}"
+    # A timeout does not say which cell: the last one that started.
+
+    cells = nbformat.read(executed, as_version=4).cells if executed.exists() else []
+    counts = [c.get("execution_count") for c in cells if c.cell_type == "code" and c.get("execution_count")]
+    return (counts[-1] if counts else None), f"ran past the cell time limit of {cell_timeout} s"
+
+
+def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None = None,
+            cell_timeout: int | None = None) -> int:
     """Execute every notebook (or the runs `only` names, in that order); stop at the first failure,
-    naming the notebook and cell. Returns an exit code."""
+    naming the notebook and cell; a cell that runs longer than `cell_timeout` seconds is a failure.
+    Returns an exit code."""
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     runs = runs_named(only)
@@ -121,6 +138,7 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None =
         **environment(),
         "git_commit": git_commit(),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cell_timeout": cell_timeout,
         "notebooks": {},
         "status": "running",
     }
@@ -140,15 +158,15 @@ def run_all(profile: str, kernel: str = DEFAULT_KERNEL, only: list[str] | None =
             with watcher:
                 pm.execute_notebook(str(notebook), str(target), parameters=parameters(profile, name),
                                     kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
-                                    extra_arguments=KERNEL_ARGUMENTS)
-        except PapermillExecutionError as err:
-            entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
-                         error=f"cell {err.exec_count}: {err.ename}: {err.evalue}")
+                                    extra_arguments=KERNEL_ARGUMENTS, execution_timeout=cell_timeout)
+        except (PapermillExecutionError, CellTimeoutError) as err:
+            cell, what = _failure(err, target, cell_timeout)
+            entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1), error=f"cell {cell}: {what}")
             record["notebooks"][name] = entry
             record["status"] = f"failed in {target.name}"
             record["total_seconds"] = round(time.perf_counter() - started, 1)
             run_json.write_text(json.dumps(record, indent=2))
-            print(f"\nFAILED: {target.name}, cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
+            print(f"\nFAILED: {target.name}, cell [{cell}]: {what}\n"
                   f"The executed notebook, with the traceback, is at {target}.", file=sys.stderr)
             return 1
         entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1), trained=watcher.trained,
@@ -172,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--kernel", default=DEFAULT_KERNEL)
     run.add_argument("--only", nargs="+", metavar="NAME",
                      help=f"run these only: notebook stems or extra runs ({', '.join(EXTRA_RUNS)})")
+    run.add_argument("--cell-timeout", type=int, default=None, metavar="SECONDS",
+                     help="fail a cell that runs longer than this (make test: 900; default: no limit)")
     prep = sub.add_parser("prepare", help="write parameterised, unexecuted copies (for nbval)")
     prep.add_argument("--profile", default="smoke", choices=list(PROFILES))
     prep.add_argument("--out", type=Path, required=True)
@@ -181,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             runs_named(args.only)  # an unknown name is refused before anything runs
         except ValueError as err:
             parser.error(str(err))
-        return run_all(args.profile, args.kernel, args.only)
+        return run_all(args.profile, args.kernel, args.only, args.cell_timeout)
     for path in prepare(args.profile, args.out):
         print(f"prepared {path}")
     return 0

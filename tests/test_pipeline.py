@@ -43,6 +43,21 @@ def test_run_all_stops_at_the_first_failure_and_names_it(tmp_path, monkeypatch, 
     assert (tmp_path / "outputs" / "notebooks" / "02_fails.ipynb").exists()
 
 
+def test_a_cell_past_the_time_limit_fails_the_run_and_is_named(tmp_path, monkeypatch, capsys):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_slow.ipynb", "x = 1", "import time; time.sleep(60)", "open('ran', 'w').write('yes')")
+    monkeypatch.setenv("LAB_ROOT", str(tmp_path))
+    monkeypatch.delenv("LAB_OUTPUTS", raising=False)
+
+    assert pipeline.run_all("smoke", kernel="python3", cell_timeout=2) == 1
+
+    assert "FAILED: 01_slow.ipynb, cell [3]: ran past the cell time limit of 2 s" in capsys.readouterr().err
+    record = json.loads((tmp_path / "outputs" / "run.json").read_text())
+    assert record["status"] == "failed in 01_slow.ipynb" and record["notebooks"]["01_slow"]["seconds"] < 30
+    assert not (notebooks / "ran").exists()
+
+
 def test_an_extra_run_is_its_notebook_with_more_parameters_under_its_own_name(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
