@@ -188,14 +188,15 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def _worker(model: str, pipeline: str, device_name: str, epochs: int, limit: int | None) -> dict:
+def _worker(model: str, pipeline: str, device_name: str, epochs: int, limit: int | None,
+            image_size: int = 64) -> dict:
     import torch
 
     from labutils.runtime import get_device
 
     device = get_device(device_name)
     if model == "gan":
-        result = _measure_gan(pipeline, device, epochs, limit)
+        result = _measure_gan(pipeline, device, epochs, limit, image_size)
     else:
         result = _measure_mnist(model, pipeline, device, epochs, limit)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -260,9 +261,9 @@ def full_profile_epochs() -> dict[str, int]:
     return {"ae": AEConfig().num_epochs, "vae": VAEConfig().num_epochs, "gan": GANConfig().num_epochs}
 
 
-def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int | None) -> dict:
+def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int | None, image_size: int) -> dict:
     command = [sys.executable, "-m", "labutils.bench", "--worker", model, pipeline, "--device", device,
-               "--epochs", str(epochs)] + (["--limit", str(limit)] if limit else [])
+               "--epochs", str(epochs), "--image-size", str(image_size)] + (["--limit", str(limit)] if limit else [])
     out = subprocess.run(
         command,
         capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -273,7 +274,7 @@ def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int 
 
 
 def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
-                  limit: int | None = None) -> dict:
+                  limit: int | None = None, image_size: int = 64) -> dict:
     """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
     from labutils.bench_explore import explorer_response_times
     from labutils.bench_machine import another_training, gan_against_peak, monitor_share
@@ -285,13 +286,13 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
     for _ in range(repeats):
         for model in models:
             for pipeline in PIPELINES:
-                runs[model][pipeline].append(_run_worker(model, pipeline, device, epochs, limit))
+                runs[model][pipeline].append(_run_worker(model, pipeline, device, epochs, limit, image_size))
             with another_training():
-                busy[model].append(_run_worker(model, "lab", device, epochs, limit))
+                busy[model].append(_run_worker(model, "lab", device, epochs, limit, image_size))
     full_epochs = full_profile_epochs()
     results = {"device": describe_device(get_device(device)), "date": date.today().isoformat(),
                "git_commit": git_commit(), "epochs_per_measurement": epochs,
-               "images_per_epoch_limit": limit, "repeats": repeats, "models": {}}
+               "images_per_epoch_limit": limit, "gan_image_size": image_size, "repeats": repeats, "models": {}}
     for model, by_pipeline in runs.items():
         row = {}
         for pipeline, measurements in by_pipeline.items():
@@ -310,9 +311,9 @@ def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats:
         row["busy_slowdown"] = row["busy_epoch_s"] / row["lab_epoch_s"]
         results["models"][model] = row
     if "gan" in models:
-        results["gan_profile"] = profile_gan(device, iterations=2 if limit else 5)
+        results["gan_profile"] = profile_gan(device, iterations=2 if limit else 5, image_size=image_size)
         dev = get_device(device)
-        results["gan_hardware"] = gan_against_peak(dev, updates=3 if limit else 10)
+        results["gan_hardware"] = gan_against_peak(dev, image_size, updates=3 if limit else 10)
         results["gan_monitor"] = monitor_share(dev, limit=limit)
         results["models"]["gan"]["share_of_peak"] = results["gan_hardware"]["share_of_peak"]
         results["models"]["gan"]["monitor_share"] = results["gan_monitor"]["monitor_share"]
@@ -373,18 +374,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1, help="full epochs per measurement")
     parser.add_argument("--repeats", type=int, default=1, help="alternating lab/reference pairs; medians reported")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N images only (for tests)")
+    parser.add_argument("--image-size", type=int, default=64, choices=(32, 64, 128),
+                        help="the GAN's image size (64: the reports'; the tests take 32, a quarter of the work)")
     parser.add_argument("--json", nargs="?", const="-", default=None,
                         help="write the results as JSON to this file (or stdout when no file is given)")
     parser.add_argument("--worker", nargs=2, metavar=("MODEL", "PIPELINE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(*args.worker, args.device, args.epochs, args.limit)))
+        print(json.dumps(_worker(*args.worker, args.device, args.epochs, args.limit, args.image_size)))
         return 0
     models = [m for m in args.models.split(",") if m]
     unknown = set(models) - set(MODELS)
     if unknown:
         parser.error(f"unknown model(s) {sorted(unknown)}: choose from {', '.join(MODELS)}")
-    results = run_benchmark(models, args.device, args.epochs, args.repeats, args.limit)
+    results = run_benchmark(models, args.device, args.epochs, args.repeats, args.limit, args.image_size)
     if args.json == "-":
         print(json.dumps(results, indent=2))
     else:

@@ -30,10 +30,11 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "02_vae": {"num_epochs": 1, "train_size": 2048, "test_size": 512, "collapse_demo_epochs": 1,
                    "exercise_epochs": 1, "seeds": 2},
         "03_evaluation": {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200, "seeds": 2},
-        "04_gan": {"num_epochs": 1, "train_size": 256, "image_size": 32, "variant_epochs": 1,
+        # Two batches an epoch; the sweep's half share is one batch (a quarter would be none).
+        "04_gan": {"num_epochs": 1, "train_size": 128, "image_size": 32, "variant_epochs": 1,
                    "options_epochs": 2,  # past the main run's last epoch, as in the full profile
-                   "swd_images": 256, "classifier_epochs": 1,  # on MNIST: 03's smoke classifier
-                   "exercise_epochs": 1},
+                   "swd_images": 128, "classifier_epochs": 1,  # on MNIST: 03's smoke classifier
+                   "data_fractions": [0.5, 1.0], "exercise_epochs": 1},  # a list: papermill writes tuples as strings
     },
 }
 

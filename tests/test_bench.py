@@ -11,25 +11,28 @@ from labutils.training.engine import has_native_bf16
 
 
 def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
+    # The GAN alone through the command (its pipelines, the busy case, the hardware, the monitor, the
+    # explorers); the MNIST models' pipelines are measured in this process below.
     out = tmp_path / "bench.json"
-    subprocess.run([sys.executable, "-m", "labutils.bench", "--models", "ae,gan", "--limit", "256",
-                    "--json", str(out)], check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "labutils.bench", "--models", "gan", "--limit", "128",
+                    "--image-size", "32", "--json", str(out)], check=True, capture_output=True, text=True, timeout=600)
     results = json.loads(out.read_text())
-    assert results["images_per_epoch_limit"] == 256
-    for model in ("ae", "gan"):
-        row = results["models"][model]
-        assert row["lab_images_per_s"] > 0 and row["reference_images_per_s"] > 0
-        # Both pipelines did the same work: one epoch of the 256 images asked for (the GAN's last
-        # partial batch dropped by both), so their rates compare like with like.
-        for pipeline in ("lab", "reference"):
-            assert row[f"{pipeline}_images_per_s"] * row[f"{pipeline}_epoch_s"] == pytest.approx(256)
-        assert row["lab_peak_rss_mb"] > 0
-        assert row["busy_slowdown"] == pytest.approx(row["busy_epoch_s"] / row["lab_epoch_s"])
+    assert results["images_per_epoch_limit"] == 128 and list(results["models"]) == ["gan"]
+    row = results["models"]["gan"]
+    assert row["lab_images_per_s"] > 0 and row["reference_images_per_s"] > 0
+    # Both pipelines did the same work: one epoch of the 128 images asked for (two full batches), so
+    # their rates compare like with like.
+    for pipeline in ("lab", "reference"):
+        assert row[f"{pipeline}_images_per_s"] * row[f"{pipeline}_epoch_s"] == pytest.approx(128)
+    assert row["lab_peak_rss_mb"] > 0
+    assert row["busy_slowdown"] == pytest.approx(row["busy_epoch_s"] / row["lab_epoch_s"])
     hardware, gan = results["gan_hardware"], results["models"]["gan"]
     # bf16 is timed only where this CPU computes it natively (LAB_NATIVE_BF16=0 says it does not).
     assert ("not_measured" in hardware["bf16"]) is not has_native_bf16(torch.device("cpu"))
-    # A DCGAN update is about 146 GFLOP at 64 px and batch 64: the counter saw the whole update.
-    assert 100 < hardware["update_gflop"] < 200
+    # A DCGAN update at batch 64 is about 146 GFLOP at 64 px and 25 GFLOP at 32 px (one block fewer on
+    # each side): the counter saw the whole update.
+    assert results["gan_image_size"] == hardware["image_size"] == 32
+    assert 15 < hardware["update_gflop"] < 35
     assert 0 < gan["share_of_peak"] < 1.5  # well above the measured peak would be a mismeasurement
     assert 0 < gan["monitor_share"] < 1 and results["gan_monitor"]["measurement_s"] > 0
     # Every notebook's explorer was timed (01, 02 twice, 03, 04 twice), each render a positive time.
@@ -39,6 +42,15 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
     assert sum(shares.values()) == pytest.approx(1.0)
     convolutions = shares.pop("convolutions, forward") + shares.pop("convolutions, backward")
     assert convolutions > max(shares.values())  # a DCGAN step is mostly convolutions
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_both_mnist_pipelines_train_the_same_images(kind):
+    from labutils.bench import _measure_mnist
+
+    for pipeline in ("lab", "reference"):
+        measured = _measure_mnist(kind, pipeline, torch.device("cpu"), epochs=1, limit=256)
+        assert measured["images"] == 256 and measured["seconds"] > 0
 
 
 @pytest.mark.parametrize("op, category", [
