@@ -88,14 +88,22 @@ def save_atomically(obj: Any, path: Path | str) -> Path:
 def get_device(preference: str = "auto") -> "torch.device":
     """Resolve `"auto"` to CUDA, then Apple MPS, then CPU; or check an explicit choice.
 
-    An explicit device that is not available is refused here, before any training starts.
+    An explicit device that is not available is refused here, before any training starts. So is a
+    CUDA device whose architecture this torch build has no kernels for; `"auto"` then says so in one
+    line and trains on the CPU instead of failing at the first kernel.
     """
     import torch  # here, not at the top: `make run-all`'s runner imports this module without torch
 
     preference = str(preference).strip().lower()
     if preference == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            problem = unsupported_cuda_device(None)
+            if problem is None:
+                return torch.device("cuda")
+            why, fix = problem
+            if why not in _FALLBACKS_REPORTED:  # once per process, not at every run's start
+                _FALLBACKS_REPORTED.add(why)
+                print(f"{why}: training on the CPU; {fix}", flush=True)
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -107,11 +115,56 @@ def get_device(preference: str = "auto") -> "torch.device":
         ) from err
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={preference!r} but CUDA is not available here: use 'auto' or 'cpu'.")
+    if device.type == "cuda" and device.index is not None and device.index >= (count := torch.cuda.device_count()):
+        raise ValueError(f"device={preference!r} but this machine has {count} CUDA device(s), "
+                         f"cuda:0..cuda:{count - 1}: use 'cuda' or one of those.")
+    if device.type == "cuda" and (problem := unsupported_cuda_device(device.index)) is not None:
+        raise ValueError(f"device={preference!r}: {problem[0]}: {problem[1]}.")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device={preference!r} but Apple MPS is not available here: use 'auto' or 'cpu'.")
     if device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"Unsupported device {preference!r}: use 'auto', 'cpu', 'cuda' or 'mps'.")
     return device
+
+
+_FALLBACKS_REPORTED: set[str] = set()  # the unsupported devices `get_device("auto")` has printed
+
+
+def unsupported_cuda_device(index: int | None = None) -> tuple[str, str] | None:
+    """(why, fix) where this torch build cannot run on CUDA device `index` (None: the current one), else None.
+
+    `torch.cuda.get_arch_list()` names what the build holds: 'sm_XY' binary kernels, which run on
+    compute capability X.Y and later minors of the same major (an 'sm_XYa' one on X.Y alone), and
+    'compute_XY' PTX, which the driver compiles for any capability from X.Y on. A device none of them
+    covers reports CUDA as available and then fails at its first kernel ("no kernel image is
+    available"), as Kaggle's P100 (6.0) does with a torch built from sm_70 on. A build that names no
+    such architecture (ROCm, or none reported) is not judged here.
+    """
+    import torch
+
+    binaries, exact, ptx = set(), set(), set()
+    for arch in torch.cuda.get_arch_list():
+        kind, _, version = arch.partition("_")
+        number = version.rstrip("af")  # sm_90a: for 9.0 alone; sm_100f: the family of 10.0
+        if not number.isdigit():
+            continue
+        if kind == "sm":
+            (exact if version.endswith("a") else binaries).add(int(number))
+        elif kind == "compute":
+            ptx.add(int(number))
+    if not binaries | exact | ptx:
+        return None
+    major, minor = torch.cuda.get_device_capability(index)
+    capability = 10 * major + minor  # (6, 0) -> 60, (12, 0) -> 120: the numbers of 'sm_XY'
+    if (capability in exact or any(sm // 10 == major and sm % 10 <= minor for sm in binaries)
+            or any(code <= capability for code in ptx)):
+        return None
+    sms = sorted(binaries | exact)
+    built_for = [f"sm_{sms[0]}..sm_{sms[-1]}" if len(sms) > 1 else f"sm_{sms[0]}"] if sms else []
+    built_for += [f"PTX compute_{code}" for code in sorted(ptx)]
+    return (f"CUDA device {torch.cuda.get_device_name(index)} (sm_{capability}) is not supported by this torch "
+            f"build (built for {' and '.join(built_for)})",
+            f"install a torch built for sm_{capability} or use device='cpu'")
 
 
 def describe_device(device: "torch.device") -> str:

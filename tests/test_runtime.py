@@ -21,9 +21,66 @@ def test_set_seed_makes_python_numpy_and_torch_repeatable():
 ])
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    fake_gpu(monkeypatch, capability=(8, 0), arch_list=["sm_80", "sm_90"])
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert runtime.get_device("auto") == torch.device(expected)
     assert runtime.get_device(" CPU ") == torch.device("cpu")
+
+
+def fake_gpu(monkeypatch, capability, arch_list, name="Test GPU"):
+    """A CUDA device of `capability` and a torch build for `arch_list`, as torch.cuda reports them."""
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "get_arch_list", lambda: list(arch_list))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(runtime, "_FALLBACKS_REPORTED", set())
+
+
+KAGGLE_DEFAULT_TORCH = ["sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "compute_90"]
+
+
+def test_a_gpu_this_torch_has_no_kernels_for_falls_back_to_the_cpu_and_says_why(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    fake_gpu(monkeypatch, capability=(6, 0), arch_list=KAGGLE_DEFAULT_TORCH, name="Tesla P100-PCIE-16GB")
+    assert runtime.get_device("auto") == torch.device("cpu")
+    assert capsys.readouterr().out == (
+        "CUDA device Tesla P100-PCIE-16GB (sm_60) is not supported by this torch build (built for sm_70..sm_90 "
+        "and PTX compute_90): training on the CPU; install a torch built for sm_60 or use device='cpu'\n")
+    assert runtime.get_device("auto") == torch.device("cpu") and capsys.readouterr().out == ""  # said once
+    for explicit in ("cuda", "cuda:0"):
+        with pytest.raises(ValueError, match=r"Tesla P100-PCIE-16GB \(sm_60\) is not supported by this torch "
+                                             r"build.*install a torch built for sm_60 or use device='cpu'"):
+            runtime.get_device(explicit)
+
+
+@pytest.mark.parametrize("capability, arch_list, supported", [
+    ((6, 0), KAGGLE_DEFAULT_TORCH, False),        # Kaggle's P100
+    ((7, 5), KAGGLE_DEFAULT_TORCH, True),         # a T4: its own binary kernels
+    ((8, 9), ["sm_80", "sm_86"], True),           # an L4: sm_86's binaries run on later minors of 8
+    ((9, 0), ["sm_80", "sm_86"], False),          # no binary of major 9, no PTX
+    ((12, 0), KAGGLE_DEFAULT_TORCH, True),        # PTX compute_90, compiled by the driver for 12.0
+    ((8, 0), ["sm_86", "compute_86"], False),     # neither runs on an earlier capability
+    ((9, 0), ["sm_90a"], True),                   # an arch-specific binary: 9.0 alone
+    ((10, 0), ["sm_90a", "sm_80"], False),
+])
+def test_a_cuda_device_is_supported_where_a_binary_or_ptx_of_the_build_runs_on_it(monkeypatch, capability,
+                                                                                  arch_list, supported):
+    fake_gpu(monkeypatch, capability, arch_list)
+    assert (runtime.unsupported_cuda_device() is None) == supported
+
+
+def test_a_build_that_names_no_cuda_architecture_is_not_judged(monkeypatch):
+    fake_gpu(monkeypatch, capability=(6, 0), arch_list=["gfx90a", "gfx942"])  # ROCm
+    assert runtime.unsupported_cuda_device() is None
+
+
+def test_a_cuda_device_number_this_machine_lacks_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    fake_gpu(monkeypatch, capability=(8, 0), arch_list=["sm_80"])
+    assert runtime.get_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ValueError, match=r"'cuda:1' but this machine has 1 CUDA device\(s\), cuda:0..cuda:0"):
+        runtime.get_device("cuda:1")
 
 
 def test_unknown_or_missing_devices_are_refused_with_the_fix(monkeypatch):
