@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from labutils.data.loaders import TensorLoader, random_horizontal_flip, to_signed_unit_interval, to_unit_interval
@@ -58,3 +59,58 @@ def test_channels_last_keeps_values_and_changes_the_layout():
     out = to_channels_last(images)
     assert torch.equal(out, images)
     assert out.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous(memory_format=torch.channels_last)
+
+
+# --- Generator states across devices --------------------------------------------------------------
+
+
+def cuda_generator_state(seed: int, offset: int) -> torch.Tensor:
+    """A CUDA generator's state as `get_state()` gives it: Philox's seed and offset, two int64 in 16 bytes."""
+    return torch.tensor([seed, offset], dtype=torch.int64).view(torch.uint8)
+
+
+def _flipping_loader(seed=3):
+    images = torch.arange(40.0).reshape(10, 1, 1, 4)
+    return TensorLoader(images, batch_size=4, shuffle=True, transform=random_horizontal_flip, seed=seed)
+
+
+def _epoch(loader):
+    return [b[0].flatten().tolist() for b in loader]
+
+
+def test_on_the_cpu_both_generators_are_restored_exactly():
+    a, b = _flipping_loader(), _flipping_loader()
+    _epoch(a)
+    state = a.state_dict()
+    assert state["device_type"] == "cpu" and state["device_generator"].numel() == 5056
+    expected = _epoch(a)  # order and flips
+    b.load_state_dict(state)
+    assert _epoch(b) == expected
+
+
+@pytest.mark.parametrize("with_device_type", [True, False])  # False: a checkpoint from before it was saved
+def test_a_cuda_generator_state_reseeds_the_cpu_one_repeatably_and_keeps_the_order(with_device_type):
+    trained = _flipping_loader()
+    _epoch(trained)
+    state = {"generator": trained.generator.get_state(), "device_generator": cuda_generator_state(4, 32)}
+    if with_device_type:
+        state["device_type"] = "cuda"
+    expected_order = torch.randperm(10, generator=trained.generator)
+    first, again = _flipping_loader(), _flipping_loader()
+    first.load_state_dict(state)
+    again.load_state_dict(state)
+    assert torch.equal(first.device_generator.get_state(), again.device_generator.get_state())
+    assert torch.equal(torch.randperm(10, generator=first.generator), expected_order)
+    fresh = _flipping_loader()
+    assert not torch.equal(first.device_generator.get_state(), fresh.device_generator.get_state())
+
+
+def test_the_reseeded_generator_differs_from_epoch_to_epoch():
+    trained, seeds = _flipping_loader(), []
+    for offset in (32, 64):  # a CUDA generator moves its offset every epoch, the CPU one its state
+        _epoch(trained)
+        loader = _flipping_loader()
+        loader.load_state_dict({"generator": trained.generator.get_state(),
+                                "device_generator": cuda_generator_state(4, offset), "device_type": "cuda"})
+        seeds.append(loader.device_generator.initial_seed())
+    assert seeds[0] != seeds[1]

@@ -7,6 +7,7 @@ batch, on the training device.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, Iterator
 
 import torch
@@ -85,6 +86,7 @@ class TensorLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.transform = transform
+        self.seed = seed
         # The permutation is drawn on the CPU so that it is the same on every device.
         self.generator = torch.Generator().manual_seed(seed)
         # Augmentation draws on the data's device; seeded from the same seed.
@@ -117,11 +119,32 @@ class TensorLoader:
             yield tuple(batch)
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state(), "device_generator": self.device_generator.get_state()}
+        """Both generators' states, the device generator's with its device type: a CPU generator's state
+        (Mersenne Twister, 5056 bytes) cannot be restored into a CUDA one (Philox seed and offset, 16 bytes)."""
+        return {"generator": self.generator.get_state(), "device_generator": self.device_generator.get_state(),
+                "device_type": self.device.type}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the batches' order exactly, and the augmentation's generator where it was saved on the
+        same type of device. Saved on another (a run trained on a GPU, resumed on a CPU, or the reverse),
+        that generator is reseeded instead, from the loader's seed and the saved states, which move on
+        every epoch: a resumed run is then repeatable, though not the run it would have been there."""
         self.generator.set_state(state["generator"])
-        self.device_generator.set_state(state["device_generator"])
+        saved = state["device_generator"]
+        # Checkpoints from before the device type was saved: a state of this generator's size is its own.
+        saved_type = state.get("device_type") or (
+            self.device.type if saved.numel() == self.device_generator.get_state().numel() else "another device")
+        if saved_type == self.device.type:
+            self.device_generator.set_state(saved)
+        else:
+            self.device_generator.manual_seed(self._reseed(state["generator"], saved))
+
+    def _reseed(self, *saved_states: torch.Tensor) -> int:
+        """A seed for the device generator from the loader's seed and saved generator states (63 bits)."""
+        digest = hashlib.sha256(str(self.seed).encode())
+        for saved in saved_states:
+            digest.update(saved.cpu().numpy().tobytes())
+        return int.from_bytes(digest.digest()[:8], "little") >> 1
 
 
 # --- MNIST for the AE and VAE -------------------------------------------------------------------
