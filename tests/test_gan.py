@@ -424,3 +424,24 @@ def _tiny_step_only(**changes):
                        device="cpu", **changes)
     g, d = build_gan(config, torch.device("cpu"))
     return None, GANStep(g, d, config)
+
+
+# --- on a GPU -------------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:.*to a meta parameter")  # loading weights into 'meta' ones: a no-op
+def test_a_resumed_lazy_r1_keeps_its_last_measurement_on_the_training_device(tmp_path):
+    """The engine reads a checkpoint onto the CPU; a GPU run's updates between two R1 measurements log
+    last_r1 beside CUDA values, and stacking them needs one device. The 'meta' device stands in for the GPU."""
+    trainer, step = _tiny(tmp_path, 1, r1_gamma=10.0, r1_every=2)
+    trainer.fit()
+    state = step.state_dict()
+    assert state["last_r1"].device == torch.device("cpu") and float(state["last_r1"]) > 0
+    assert not state["last_r1"].requires_grad  # the measurement, without the graph of R1's double backward
+    config = step.config
+    on_meta = GANStep(*build_gan(config, torch.device("meta")), config)
+    on_meta.load_state_dict(state)
+    assert on_meta.last_r1.device == torch.device("meta") and on_meta.d_updates == step.d_updates
+    del state["last_r1"]  # a checkpoint from before it was kept
+    on_meta.load_state_dict(state)
+    assert on_meta.last_r1.device == torch.device("meta")
+

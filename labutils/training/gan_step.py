@@ -129,7 +129,7 @@ class AdversarialStep(Step):
         state = super().state_dict()
         state["snapshots"] = torch.stack(self.snapshots) if self.snapshots else None
         state["ema_updates"] = self.ema_updates
-        state["d_updates"], state["last_r1"] = self.d_updates, self.last_r1
+        state["d_updates"], state["last_r1"] = self.d_updates, self.last_r1.detach()  # a value, not its graph
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -137,7 +137,9 @@ class AdversarialStep(Step):
         self.snapshots = list(state["snapshots"]) if state.get("snapshots") is not None else []
         self.ema_updates = state.get("ema_updates", 0)
         self.d_updates = state.get("d_updates", 0)
-        self.last_r1 = state.get("last_r1", torch.zeros(()))
+        # On D's device, whatever device the checkpoint was read onto: with lazy R1 the updates between two
+        # measurements log this value beside the others, and the engine stacks them.
+        self.last_r1 = state.get("last_r1", torch.zeros(())).detach().to(next(self.discriminator.parameters()).device)
 
 
 # ---- #@save cells of notebooks/04_gan.ipynb: edit them there, then `make export` ----
