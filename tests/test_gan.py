@@ -445,3 +445,19 @@ def test_a_resumed_lazy_r1_keeps_its_last_measurement_on_the_training_device(tmp
     on_meta.load_state_dict(state)
     assert on_meta.last_r1.device == torch.device("meta")
 
+
+@pytest.mark.parametrize("device, deterministic, before, after", [
+    ("cuda", False, False, True),   # fixed shapes: cuDNN's autotuner pays off
+    ("cuda", True, False, False),   # deterministic algorithms asked for: no autotuning
+    ("cpu", False, False, False),   # not touched on the CPU
+    ("cpu", False, True, True),
+])
+def test_cudnn_autotunes_the_gan_on_cuda_only(monkeypatch, device, deterministic, before, after):
+    from labutils.training.gan import tune_for_device
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    monkeypatch.setattr(torch, "are_deterministic_algorithms_enabled", lambda: deterministic)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", before)
+    _, step = _tiny_step_only()
+    tune_for_device(step, step.config, torch.device(device))
+    assert torch.backends.cudnn.benchmark is after

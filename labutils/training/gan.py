@@ -100,8 +100,12 @@ BF16_ON_CPU = True
 
 def tune_for_device(step: GANStep, config: GANConfig, device: torch.device) -> None:
     """Mixed precision as configured (bf16 changes rounding, nothing else), the NHWC layout where
-    convolutions run faster in it, and `torch.compile` when asked: how fast, not what, is computed."""
+    convolutions run faster in it, cuDNN's autotuner on CUDA, and `torch.compile` when asked: how fast,
+    not what, is computed."""
     step.autocast_dtype = resolve_mixed_precision(config.mixed_precision, device, bf16_on_cpu=BF16_ON_CPU)
+    if device.type == "cuda" and not torch.are_deterministic_algorithms_enabled():
+        # The GAN's shapes never change: cuDNN times its convolution algorithms once per shape, keeps the fastest.
+        torch.backends.cudnn.benchmark = True
     if device.type in CHANNELS_LAST_DEVICES:  # batches follow in gan_loader
         for module in step.modules.values():
             module.to(memory_format=torch.channels_last)
