@@ -46,6 +46,8 @@ def kaggle_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, l
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
     monkeypatch.setattr(art, "KAGGLE_INPUT", tmp_path / "kaggle_input")
+    monkeypatch.setitem(sys.modules, "google.colab", None)  # not on Colab: `import google.colab` fails
+    monkeypatch.setattr("builtins.input", lambda *args: pytest.fail("prompted on standard input"))
     return calls
 
 
@@ -277,3 +279,83 @@ def test_opendatasets_downloads_into_the_folder_with_kaggle_json_in_cwd(tmp_path
     assert kaggle_calls["opendatasets"] == [(art.KAGGLE_URL, str(tmp_path / "data" / "abstract_art"))]
     assert not loaded.is_standin and len(loaded.images) == 1 and "opendatasets" in loaded.source
     assert os.path.exists(tmp_path / "data" / "abstract_art" / "abstract-art-gallery" / "Abstract_gallery" / "x.jpg")
+
+
+# --- Colab's Secrets ---------------------------------------------------------------------------
+
+
+def fake_colab(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str], refused: tuple[str, ...] = ()) -> None:
+    """`google.colab` as on Colab, its Secrets holding `secrets`; reading one of `refused` fails as a secret
+    the notebook was not granted access to does. Any other name is missing, as `userdata.get` reports it."""
+    class SecretNotFoundError(Exception):
+        pass
+
+    class NotebookAccessError(Exception):
+        pass
+
+    def get(name: str) -> str:
+        if name in refused:
+            raise NotebookAccessError(name)
+        if name not in secrets:
+            raise SecretNotFoundError(name)
+        return secrets[name]
+
+    colab = types.ModuleType("google.colab")
+    colab.userdata = types.SimpleNamespace(get=get)
+    google = types.ModuleType("google")
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+
+
+@pytest.mark.parametrize("secrets, named", [
+    ({"KAGGLE_USERNAME": "someone", "KAGGLE_KEY": "secret"}, "KAGGLE_USERNAME + KAGGLE_KEY"),
+    ({"KAGGLE_API_TOKEN": "token"}, "KAGGLE_API_TOKEN"),
+])
+def test_on_colab_kagglehub_downloads_with_colab_secrets_and_the_source_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        kaggle_calls: dict[str, list], secrets: dict[str, str], named: str) -> None:
+    fake_colab(monkeypatch, secrets)
+    downloaded = tmp_path / "kagglehub_cache"
+    save_image(downloaded / "Abstract_gallery" / "0.jpg")
+    monkeypatch.setattr(sys.modules["kagglehub"], "dataset_download",
+                        lambda handle: kaggle_calls["kagglehub"].append(handle) or str(downloaded))
+    loaded = load_abstract_art(SIZE, root=tmp_path / "data")
+    assert kaggle_calls["kagglehub"] == ["bryanb/abstract-art-gallery"] and not loaded.is_standin
+    assert loaded.source == f"Kaggle download (kagglehub, credentials from Colab's Secrets ({named})) {downloaded}"
+    assert capsys.readouterr().out.startswith(f"Abstract art: {loaded.source}, 1 images")
+
+
+@pytest.mark.parametrize("refused", [(), ("KAGGLE_USERNAME", "KAGGLE_KEY")])
+def test_on_colab_without_secrets_kagglehub_still_tries_then_the_standin_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        kaggle_calls: dict[str, list], refused: tuple[str, ...]) -> None:
+    fake_colab(monkeypatch, {}, refused)  # none kept, or kept but this notebook may not read them
+    loaded = load_abstract_art(SIZE, root=tmp_path / "data", num_standin=2)
+    assert kaggle_calls == {"kagglehub": ["bryanb/abstract-art-gallery"], "opendatasets": []} and loaded.is_standin
+    out = capsys.readouterr().out
+    assert out.startswith(f"Abstract art: {STANDIN_SOURCE}, 2 images")
+    assert "kagglehub failed: ConnectionError: offline (test)" in out
+    assert "no Kaggle credentials in Colab's Secrets: add KAGGLE_USERNAME and KAGGLE_KEY" in out
+
+
+def test_off_colab_without_credentials_kagglehub_is_not_called(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                               kaggle_calls: dict[str, list]) -> None:
+    loaded = load_abstract_art(SIZE, root=tmp_path / "data", num_standin=2)
+    assert loaded.is_standin and kaggle_calls == {"kagglehub": [], "opendatasets": []}
+    out = capsys.readouterr().out
+    assert "no Kaggle credentials (KAGGLE_USERNAME + KAGGLE_KEY" in out and "Colab's Secrets:" not in out
+
+
+def test_credentials_in_the_environment_come_before_colab_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  kaggle_calls: dict[str, list]) -> None:
+    fake_colab(monkeypatch, {})
+    monkeypatch.setattr(sys.modules["google.colab"].userdata, "get",
+                        lambda name: pytest.fail("read Colab's Secrets though the environment holds credentials"))
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "secret")
+    downloaded = tmp_path / "kagglehub_cache"
+    save_image(downloaded / "0.jpg")
+    monkeypatch.setattr(sys.modules["kagglehub"], "dataset_download", lambda handle: str(downloaded))
+    loaded = load_abstract_art(SIZE, root=tmp_path / "data")
+    assert loaded.source == f"Kaggle download (kagglehub, credentials from KAGGLE_USERNAME + KAGGLE_KEY) {downloaded}"

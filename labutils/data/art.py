@@ -5,9 +5,10 @@ Sources, first that works:
 1. A folder of images, in any nesting, under `<root>/abstract_art/` (the Kaggle download unpacks
    to `Abstract_gallery/Abstract_gallery/*.jpg` and `Abstract_gallery_2/Abstract_gallery_2/*.jpg`).
 2. Kaggle's read-only mount: a folder under `/kaggle/input/` whose name contains "abstract".
-3. A Kaggle download, only where credentials exist, and never with a prompt: kagglehub when
-   KAGGLE_USERNAME + KAGGLE_KEY are set or `~/.kaggle/kaggle.json` exists; opendatasets only when
-   `./kaggle.json` exists (it prompts on standard input otherwise, which breaks headless runs).
+3. A Kaggle download, never with a prompt: kagglehub when KAGGLE_USERNAME + KAGGLE_KEY are set or
+   `~/.kaggle/kaggle.json` exists, and on Colab in any case, where kagglehub reads the credentials
+   kept in Colab's Secrets itself; opendatasets only when `./kaggle.json` exists (it prompts on
+   standard input otherwise, which breaks headless runs).
 4. The procedural stand-in of `labutils.data.standin`, labelled STAND-IN wherever it is used.
 
 Every image is decoded once (RGB, centre-cropped and resized to S x S) and the whole stack is
@@ -36,6 +37,10 @@ KAGGLE_DATASET = "bryanb/abstract-art-gallery"
 KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
 KAGGLE_INPUT = Path("/kaggle/input")  # where Kaggle notebooks mount their data sets
 KAGGLE_JSON = "kaggle.json"  # credentials: ~/.kaggle/kaggle.json (kagglehub), ./kaggle.json (opendatasets)
+# The Colab Secrets that kagglehub reads on Colab (google.colab.userdata), each set enough on its own.
+COLAB_SECRET_SETS = (("KAGGLE_API_TOKEN",), ("KAGGLE_USERNAME", "KAGGLE_KEY"))
+COLAB_SECRETS_HELP = ("add KAGGLE_USERNAME and KAGGLE_KEY (from kaggle.com > Settings > API) under the key icon "
+                      "in Colab's left sidebar, with notebook access on, then rerun")
 FOLDER_NAME = "abstract_art"  # <root>/abstract_art/: put or download the images here
 CACHE_FOLDER = "cache"  # <root>/cache/: decoded stacks, kept apart from the images themselves
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})  # compared in lower case
@@ -103,7 +108,7 @@ def _load_folder(folder: Path, image_size: int, cache_dir: Path) -> tuple[torch.
         raise SourceUnavailable(f"no image files under {folder}")
     cache = cache_dir / f"{FOLDER_NAME}_{image_size}px_{_listing_hash(folder, files)}.pt"
     if cache.exists():
-        cached = torch.load(cache, weights_only=True)
+        cached = torch.load(cache, map_location="cpu", weights_only=True)
         images, skipped = cached["images"], tuple(cached["skipped"])
     else:
         with ThreadPoolExecutor(DECODE_THREADS) as pool:  # map keeps the sorted order
@@ -133,22 +138,61 @@ def _kaggle_mount() -> tuple[Path, str]:
     raise SourceUnavailable(f"no folder with 'abstract' in its name under {KAGGLE_INPUT}")
 
 
-def _download(target: Path) -> tuple[Path, str]:
-    """Download the gallery from Kaggle where credentials exist, never prompting.
+def _on_colab() -> bool:
+    try:
+        import google.colab  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
-    kagglehub keeps its own download folder; opendatasets downloads into `target`.
+
+def _colab_secrets() -> str | None:
+    """Which Kaggle credentials Colab's Secrets hold for this notebook (as kagglehub reads them), or None."""
+    from google.colab import userdata
+
+    for names in COLAB_SECRET_SETS:
+        try:
+            if all(str(userdata.get(name) or "").strip() for name in names):
+                return " + ".join(names)
+        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError: not there for us
+            continue
+    return None
+
+
+def _kaggle_credentials() -> tuple[str | None, bool]:
+    """(where kagglehub will find credentials, or None; whether this is Colab). Colab's Secrets are
+    looked at only on Colab and where neither of the others holds credentials, as kagglehub does."""
+    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
+        return "credentials from KAGGLE_USERNAME + KAGGLE_KEY", False
+    if (Path.home() / ".kaggle" / KAGGLE_JSON).is_file():
+        return f"credentials from ~/.kaggle/{KAGGLE_JSON}", False
+    if not _on_colab():
+        return None, False
+    secrets = _colab_secrets()
+    return (f"credentials from Colab's Secrets ({secrets})" if secrets else None), True
+
+
+def _download(target: Path) -> tuple[Path, str]:
+    """Download the gallery from Kaggle where credentials exist (or on Colab), never prompting.
+
+    kagglehub keeps its own download folder; opendatasets downloads into `target`. On Colab kagglehub
+    is tried even where no credentials were found: it reads Colab's Secrets itself, and may reach a
+    public data set through Colab's cache of Kaggle data sets, or with no credentials at all.
     Returns (folder holding the images, a source line). Raises SourceUnavailable with the reasons.
     """
     failures = []
-    has_env = bool(os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"))
-    if has_env or (Path.home() / ".kaggle" / KAGGLE_JSON).is_file():
+    credentials, on_colab = _kaggle_credentials()
+    if credentials or on_colab:
         try:
             import kagglehub
 
             folder = Path(kagglehub.dataset_download(KAGGLE_DATASET))
-            return folder, f"Kaggle download (kagglehub) {folder}"
+            how = credentials or "on Colab, without Kaggle credentials"
+            return folder, f"Kaggle download (kagglehub, {how}) {folder}"
         except Exception as err:  # noqa: BLE001 - network, auth, quota: report it, try the next way
             failures.append(f"kagglehub failed: {type(err).__name__}: {err}")
+            if on_colab and not credentials:
+                failures.append(f"no Kaggle credentials in Colab's Secrets: {COLAB_SECRETS_HELP}")
     if Path(KAGGLE_JSON).is_file():  # opendatasets prompts for credentials unless ./kaggle.json exists
         try:
             import opendatasets
@@ -158,7 +202,8 @@ def _download(target: Path) -> tuple[Path, str]:
         except Exception as err:  # noqa: BLE001 - as above
             failures.append(f"opendatasets failed: {type(err).__name__}: {err}")
     raise SourceUnavailable("; ".join(failures) or
-                       "no Kaggle credentials (KAGGLE_USERNAME + KAGGLE_KEY, ~/.kaggle/kaggle.json or ./kaggle.json)")
+                       "no Kaggle credentials (KAGGLE_USERNAME + KAGGLE_KEY, ~/.kaggle/kaggle.json or ./kaggle.json; "
+                       "on Colab, Colab's Secrets)")
 
 
 def _local_sources(root: Path) -> list[Callable[[], tuple[Path, str]]]:
@@ -203,7 +248,7 @@ def _standin(num_images: int, image_size: int, seed: int, cache_dir: Path) -> to
     """The procedural stand-in, cached: painting 2872 images takes seconds, loading them milliseconds."""
     cache = cache_dir / f"standin_art_n{num_images}_{image_size}px_seed{seed}_v{STANDIN_VERSION}.pt"
     if cache.exists():
-        return torch.load(cache, weights_only=True)["images"]
+        return torch.load(cache, map_location="cpu", weights_only=True)["images"]
     images = make_standin_art(num_images, image_size, seed)
     save_atomically({"images": images}, cache)
     return images
