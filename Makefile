@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt environment.yml
 ifeq ($(ENV_TOOL),venv)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c requirements/constraints.txt -e ".[lab]"
 else
 	$(ENV_TOOL) env create --yes --prefix $(VENV) --file environment.yml
 endif
