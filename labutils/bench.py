@@ -15,8 +15,9 @@ plus the time of one epoch, the projected time of the full profile, and peak mem
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
 and lab and reference alternate, so that machine noise hits both alike. `labutils.bench_machine`
 adds the lab's epoch with another lab training beside it, the GAN update against the machine's
-measured peak (float32, and bf16 where the device has it natively), and the in-training distance's share of the GAN's training;
-`labutils.bench_explore` how long each notebook's explorer takes to answer a slider's move.
+measured peak (float32, and bf16 where the device has it natively), and the in-training
+distance's share of the GAN's training; `labutils.bench_explore` how long each notebook's
+explorer takes to answer a slider's move.
 """
 from __future__ import annotations
 

@@ -116,7 +116,6 @@ def _failure(err: Exception, executed: Path, cell_timeout: int | None) -> tuple[
     if not isinstance(err, CellTimeoutError):
         return err.exec_count, f"{err.ename}: {err.evalue}"
     # A timeout does not say which cell: the last one that started.
-
     cells = nbformat.read(executed, as_version=4).cells if executed.exists() else []
     counts = [c.get("execution_count") for c in cells if c.cell_type == "code" and c.get("execution_count")]
     return (counts[-1] if counts else None), f"ran past the cell time limit of {cell_timeout} s"
