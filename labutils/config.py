@@ -82,7 +82,7 @@ class AEConfig(RunConfig):
     test_size: int | None = None        # first N test images (None: all 10000)
     seed: int = 0                       # seeds weights, batch order and sampling
     device: str = "auto"                # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
-    mixed_precision: str = "auto"       # "auto": bf16 autocast on CUDA GPUs that support it; "bf16"; "off"
+    mixed_precision: str = "auto"       # "auto": bf16 autocast on CUDA GPUs with native bf16 (8.0 on); "bf16"; "off"
     compile: bool = False               # torch.compile the model (faster epochs on GPU after a warm-up)
 
     def __post_init__(self):
@@ -156,7 +156,7 @@ class GANConfig(RunConfig):
     swd_train_images: int = 512         # images per set for that in-training distance (a small, cheap sample)
     seed: int = 0                       # seeds weights, batch order, noise and augmentation
     device: str = "auto"                # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
-    mixed_precision: str = "auto"       # "auto": bf16 autocast on CUDA GPUs and CPUs that have bf16; "bf16"; "off"
+    mixed_precision: str = "auto"       # "auto": bf16 autocast where the GPU (8.0 on) or CPU has it natively; "bf16"; "off"
     compile: bool = False               # torch.compile G and D (faster epochs on GPU after a warm-up)
 
     def __post_init__(self):

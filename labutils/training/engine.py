@@ -128,17 +128,17 @@ def cpu_has_native_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-def has_native_bf16(device: torch.device) -> bool:
-    """Whether `device` computes bf16 natively: CUDA at compute capability 8.0 or more (Ampere on;
-    older GPUs emulate it and miss cuDNN's fast path), a CPU as `cpu_has_native_bf16` says."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_capability(device) >= (8, 0)
-    return device.type == "cpu" and cpu_has_native_bf16()
-
-
 # Compute capability from which a GPU has bf16 arithmetic (Ampere). Before it, a T4 (7.5) included,
 # torch.cuda.is_bf16_supported() still says True, by emulation: convolutions miss cuDNN's fast path.
 CUDA_NATIVE_BF16_CAPABILITY = (8, 0)
+
+
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively: CUDA from CUDA_NATIVE_BF16_CAPABILITY on, a CPU as
+    `cpu_has_native_bf16` says; nothing else."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= CUDA_NATIVE_BF16_CAPABILITY
+    return device.type == "cpu" and cpu_has_native_bf16()
 
 
 def resolve_mixed_precision(setting: str, device: torch.device, bf16_on_cpu: bool = False) -> torch.dtype | None:
@@ -146,10 +146,7 @@ def resolve_mixed_precision(setting: str, device: torch.device, bf16_on_cpu: boo
     CPUs with native bf16 for a model family that measured faster with it (`bf16_on_cpu`); else full precision."""
     if setting == "bf16":
         return torch.bfloat16
-    if (setting == "auto" and device.type == "cuda"
-            and torch.cuda.get_device_capability(device) >= CUDA_NATIVE_BF16_CAPABILITY):
-        return torch.bfloat16
-    if setting == "auto" and device.type == "cpu" and bf16_on_cpu and cpu_has_native_bf16():
+    if setting == "auto" and has_native_bf16(device) and (device.type == "cuda" or bf16_on_cpu):
         return torch.bfloat16
     return None
 
