@@ -116,3 +116,85 @@ def test_every_notebook_ends_with_three_to_five_exercises_one_of_them_runnable(p
     numbered = [line for line in cells[start].source.splitlines() if line[:3] in {f"{n}. " for n in range(1, 10)}]
     assert 3 <= len(numbered) <= 5, f"{path.name}: {len(numbered)} exercises"
     assert any(c.cell_type == "code" for c in cells[start:]), f"{path.name}: no exercise runs"
+
+
+def _python_of(source: str) -> str:
+    """A cell's source with IPython's magics and shell lines (% and !) made `pass`, so ast can parse it."""
+    return "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
+class _ModuleBindings(ast.NodeVisitor):
+    """Names a cell binds in the notebook's namespace: assigned, looped over, imported, defined, deleted.
+
+    Function bodies, lambdas and class bodies have their own scopes, and comprehension variables do not
+    leak, so none of those count; a walrus (:=) inside a comprehension still binds outside it.
+    """
+
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.add(node.id)
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    def visit_comprehension(self, node):
+        for part in (node.iter, *node.ifs):
+            self.visit(part)
+
+    def visit_alias(self, node):
+        if node.name != "*":
+            self.names.add(node.asname or node.name.split(".")[0])
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node):
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node):
+        if node.name:
+            self.names.add(node.name)
+
+
+def bound_names(source: str) -> set[str]:
+    visitor = _ModuleBindings()
+    visitor.visit(ast.parse(_python_of(source)))
+    return visitor.names
+
+
+def parameters_rebound(path: Path) -> dict[int, set[str]]:
+    """Code cells after the parameters cell that bind one of its names: {cell index: names}."""
+    cells = nbformat.read(path, as_version=4).cells
+    start = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    parameters = bound_names(cells[start].source)
+    return {i: found for i, c in enumerate(cells[start + 1:], start + 1)
+            if c.cell_type == "code" and (found := bound_names(c.source) & parameters)}
+
+
+def test_bound_names_are_the_cells_own_and_not_a_scopes_inside_it():
+    source = ("%matplotlib inline\nimport numpy as np\nimport os.path\nfrom math import log as ln\n"
+              "a, (b, c) = 1, (2, 3)\nd += 1\nfor e in []:\n    !ls\nwith open(x) as f:\n    del g\n"
+              "def h(k, m=1):\n    n = 2\nclass P:\n    q = 3\nr = [s for s in t if (u := s)]\nv = lambda w: w\n"
+              "try:\n    pass\nexcept ValueError as y:\n    pass\n")
+    assert bound_names(source) == {"np", "os", "ln", "a", "b", "c", "d", "e", "f", "g", "h", "P", "r", "u", "v", "y"}
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_no_cell_after_the_parameters_cell_rebinds_a_parameter(path):
+    """A later cell that rebinds a parameter (a loop variable named `diffaugment`, say) changes what a
+    rerun of the config cell builds, silently."""
+    rebound = parameters_rebound(path)
+    assert rebound == {}, f"{path.name}: cells (index: names) that rebind parameters, rename them there: {rebound}"
