@@ -6,7 +6,7 @@ run regenerates all of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -256,6 +256,15 @@ def plot_gan_iterations(iterations: Mapping[str, Sequence[float]], series: Mappi
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def gan_equilibrium_lines(discriminator_loss: Callable, generator_loss: Callable) -> dict[str, float]:
+    """Both players' losses where D answers 1/2 for every image (logits 0), the game's equilibrium, as
+    `plot_gan_iterations`' `reference` lines. Evaluated from the loss functions themselves, so a line moves
+    with an edited loss (the saturating G loss, log(1 − D(G(z))), is −ln 2 ≈ −0.69 there)."""
+    logits = torch.zeros(1)  # sigmoid(0) = 1/2
+    d_loss, g_loss = float(discriminator_loss(logits, logits)), float(generator_loss(logits))
+    return {f"D at equilibrium: {d_loss:.2f}": d_loss, f"G at equilibrium: {g_loss:.2f}": g_loss}
 
 
 def plot_image_rows(rows: Mapping[str, torch.Tensor], title: str, captions: Sequence[str] | None = None) -> plt.Figure:

@@ -1,15 +1,22 @@
+import ast
 import copy
+import math
+from pathlib import Path
 
+import matplotlib.pyplot as plt
+import nbformat
 import pytest
 import torch
 from torch import nn
 
+from labutils import plots
 from labutils.config import GANConfig
 from labutils.data.gan_data import GANData, mnist_for_gan
 from labutils.data.loaders import TensorLoader, to_signed_unit_interval
 from labutils.metrics import images as image_metrics
 from labutils.models.gan import Discriminator, Generator, init_dcgan_weights
 from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
+from labutils.training import gan_step
 from labutils.training.diffaugment import diff_augment
 from labutils.training.engine import Trainer
 from labutils.training.gan import build_gan, train_gan
@@ -461,3 +468,43 @@ def test_cudnn_autotunes_the_gan_on_cuda_only(monkeypatch, device, deterministic
     _, step = _tiny_step_only()
     tune_for_device(step, step.config, torch.device(device))
     assert torch.backends.cudnn.benchmark is after
+
+
+# --- the loss plot's equilibrium lines ------------------------------------------------------------------
+
+def _saturating_generator_loss(logits_generated):
+    """Exercise 3 of notebook 04: G minimises log(1 - D(G(z)))."""
+    return -torch.nn.functional.binary_cross_entropy_with_logits(logits_generated, torch.zeros_like(logits_generated))
+
+
+@pytest.mark.parametrize("generator_loss, at_one_half", [
+    (gan_step.generator_loss, lambda d: -math.log(d)),         # non-saturating: ln 2
+    (_saturating_generator_loss, lambda d: math.log(1 - d)),   # saturating: -ln 2
+])
+def test_the_loss_plots_equilibrium_lines_are_the_losses_at_d_one_half(generator_loss, at_one_half):
+    """Each reference line sits at its player's loss where D answers 1/2 (logits 0), whichever G loss is used."""
+    reference = plots.gan_equilibrium_lines(gan_step.discriminator_loss, generator_loss)
+    fig = plots.plot_gan_iterations({"d_loss": [1.0] * 8, "g_loss": [0.5] * 8}, {"d_loss": "D", "g_loss": "G"}, 4,
+                                    title="t", ylabel="y", reference=reference)
+    drawn = {line.get_label(): line.get_ydata()[0] for line in fig.axes[0].lines if "equilibrium" in line.get_label()}
+    plt.close(fig)
+    logits_at_one_half = torch.zeros(5)
+    (d_label, d_y), (g_label, g_y) = sorted(drawn.items())
+    assert d_y == pytest.approx(float(gan_step.discriminator_loss(logits_at_one_half, logits_at_one_half)))
+    assert d_y == pytest.approx(-math.log(0.5) - math.log(1 - 0.5))  # 2 ln 2, on both sides of D
+    assert g_y == pytest.approx(float(generator_loss(logits_at_one_half)))
+    assert g_y == pytest.approx(at_one_half(0.5))
+    assert (d_label, g_label) == (f"D at equilibrium: {d_y:.2f}", f"G at equilibrium: {g_y:.2f}")
+
+
+def test_notebook_04_draws_the_equilibrium_lines_from_the_loss_functions_on_its_page():
+    """A learner who edits `generator_loss` (exercise 3) sees its line move: the loss plot's reference lines
+    are computed from the page's loss functions, not written as numbers."""
+    cells = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "04_gan.ipynb", as_version=4).cells
+    calls = [node for cell in cells if cell.cell_type == "code" for node in ast.walk(ast.parse(cell.source))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "plot_gan_iterations"
+             and "d_loss" in ast.unparse(node.args[1])]
+    assert len(calls) == 1, "notebook 04: one loss plot (plot_gan_iterations of d_loss)"
+    reference = next(k.value for k in calls[0].keywords if k.arg == "reference")
+    assert ast.unparse(reference) == "lab.plots.gan_equilibrium_lines(discriminator_loss, generator_loss)", \
+        f"notebook 04's loss plot draws its equilibrium lines from {ast.unparse(reference)}, not from the losses"
