@@ -1,6 +1,7 @@
 """The notebooks as files: parameters that map onto the configs, the shared opening, no outputs."""
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -39,6 +40,38 @@ def test_notebook_defaults_are_the_config_defaults(stem, config_class):
             f"{stem}: parameter {name}={params[name]!r} gives {built[name]!r}, config default {defaults[name]!r}"
     unknown = set(params) - set(config_fields(config_class)) - RUN_PARAMETERS
     assert unknown <= SECTION_PARAMETERS, f"{stem}: parameters that map onto nothing: {unknown}"
+
+
+# The sentence of a notebook's "## Parameters" text that names its parameters that are not config fields.
+NOT_FIELDS = re.compile(r"Not fields of `(?:lab\.)?(\w+)`:([^.]*)\.")
+
+
+def _parameters_text(path):
+    """The Markdown cell just above the notebook's parameters cell."""
+    cells = nbformat.read(path, as_version=4).cells
+    start = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    text = cells[start - 1]
+    assert text.cell_type == "markdown" and text.source.startswith("## Parameters"), \
+        f"{path.name}: a '## Parameters' Markdown cell should introduce the parameters cell"
+    return text.source
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+def test_the_parameters_text_names_exactly_the_parameters_that_are_not_config_fields(path):
+    text, config_class = _parameters_text(path), CONFIG_OF.get(path.stem)
+    claims = NOT_FIELDS.findall(text)
+    if config_class is None:
+        assert "no config of its own" in text and not claims, \
+            f"{path.name}: its Parameters text should say the notebook has no config of its own"
+        return
+    form = f'one sentence "Not fields of `{config_class.__name__}`: `name`, `name`."'
+    assert len(claims) == 1, f"{path.name}: its Parameters text needs {form}"
+    named_class, names = claims[0]
+    assert named_class == config_class.__name__, f"{path.name}: {form}"
+    said = re.findall(r"`(\w+)`", names)
+    not_fields = [name for name in _notebook_parameters(path.stem) if name not in config_fields(config_class)]
+    assert len(said) == len(set(said)) and set(said) == set(not_fields), \
+        f"{path.name}: the text says {said} are not fields of {named_class}; they are {not_fields}"
 
 
 @pytest.mark.parametrize("profile", PROFILES)
