@@ -6,7 +6,9 @@ other code is never loaded for it. The fingerprint reads the code's syntax tree,
 comments, blank lines and docstrings do not count, and the notebook's copy of a class names the
 same run as the package's copy of it. It follows the functions and classes that the code names
 (the loss that a step calls, a base class, a helper), in the notebook and in labutils; torch and
-the standard library count as fixed.
+the standard library count as fixed. Code that only watches a training (`not_identifying`: the
+in-training distance) is named but not followed, as `config._NOT_IDENTIFYING` keeps how training is
+watched out of a run's name.
 """
 from __future__ import annotations
 
@@ -55,10 +57,20 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+def not_identifying(obj: Any) -> Any:
+    """Mark a class or function that watches a training without changing what it trains: the fingerprint
+    names it but does not read its code, so editing it renames no run."""
+    obj.__lab_not_identifying__ = True
+    return obj
+
+
 def _describe(obj: Any, parts: dict[str, str]) -> None:
     """Add `obj` (a function or class of ours) and everything of ours it names to `parts`."""
     key = getattr(obj, "__qualname__", repr(obj))
     if key in parts:
+        return
+    if getattr(obj, "__lab_not_identifying__", False):
+        parts[key] = "not identifying"
         return
     parts[key] = ""  # marks it visited before following names (recursion, mutual references)
     if isinstance(obj, type):

@@ -99,3 +99,22 @@ def test_a_checkpoint_trained_by_other_code_is_never_loaded(tmp_path, monkeypatc
     assert not edited.loaded and edited.checkpoint != package.checkpoint  # edited: trained anew, beside it
     assert edited.history["train_loss"] != package.history["train_loss"]
     assert package.checkpoint.exists() and edited.checkpoint.exists()
+
+
+def test_an_edit_of_the_in_training_distance_renames_no_gan_run_but_an_edit_of_the_step_does(monkeypatch):
+    from labutils.metrics import images
+    from labutils.training import gan_step
+    from labutils.training.gan import GANParts
+
+    def other_sort(x):  # the distance's code, edited
+        return x.sort(dim=0, descending=True).values
+
+    def other_ema(ema, model, decay):  # the EMA update, edited
+        for p_ema, p in zip(ema.parameters(), model.parameters()):
+            p_ema.copy_(p)
+
+    before = GANParts().fingerprint()
+    monkeypatch.setattr(images, "_sort_columns", other_sort)
+    assert GANParts().fingerprint() == before  # how training is watched is not part of a run's name
+    monkeypatch.setattr(gan_step, "update_ema", other_ema)
+    assert GANParts().fingerprint() != before  # what trains is

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labutils.config import GANConfig
+from labutils.fingerprint import not_identifying
 from labutils.metrics.images import SWDReference
 from labutils.models.gan import Discriminator, Generator
 from labutils.models.sampling import ema_decay_at, generate, noise, recalibrate_batchnorm, to_uint8, update_ema
@@ -26,6 +27,7 @@ NUM_FIXED_NOISE = 64  # images in the fixed-noise grid rendered after every epoc
 MONITOR_PATCHES_PER_IMAGE = 32
 
 
+@not_identifying  # how training is watched names no run
 class SWDMonitor:
     """A cheap sliced Wasserstein distance during training, on a small fixed sample with a quarter
     of the final measurement's patches.
