@@ -46,10 +46,15 @@ def test_notebook_defaults_are_the_config_defaults(stem, config_class):
 NOT_FIELDS = re.compile(r"Not fields of `(?:lab\.)?(\w+)`:([^.]*)\.")
 
 
+def _parameters_cell(cells):
+    """The index of the cell tagged `parameters` (papermill's)."""
+    return next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+
+
 def _parameters_text(path):
     """The Markdown cell just above the notebook's parameters cell."""
     cells = nbformat.read(path, as_version=4).cells
-    start = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    start = _parameters_cell(cells)
     text = cells[start - 1]
     assert text.cell_type == "markdown" and text.source.startswith("## Parameters"), \
         f"{path.name}: a '## Parameters' Markdown cell should introduce the parameters cell"
@@ -211,7 +216,7 @@ def bound_names(source: str) -> set[str]:
 def parameters_rebound(path: Path) -> dict[int, set[str]]:
     """Code cells after the parameters cell that bind one of its names: {cell index: names}."""
     cells = nbformat.read(path, as_version=4).cells
-    start = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    start = _parameters_cell(cells)
     parameters = bound_names(cells[start].source)
     return {i: found for i, c in enumerate(cells[start + 1:], start + 1)
             if c.cell_type == "code" and (found := bound_names(c.source) & parameters)}
