@@ -25,15 +25,11 @@ def _outputs(nb, mime):
             if mime in o.get("data", {})]
 
 
-def test_the_smoke_run_executed_every_notebook_without_error():
+def test_the_smoke_run_executed_every_notebook():
+    # Each cell's own checks (ran, in order, without an error) are tests/test_notebook_cells.py's.
     run = json.loads((outputs_dir() / "run.json").read_text())
     assert run["profile"] == "smoke" and run["status"] == "ok"
     assert set(run["notebooks"]) == {p.stem for p in notebooks_in_order()}
-    for nb in _executed_notebooks():
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                  if o.output_type == "error"]
-        assert not errors
-        assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")  # none skipped
 
 
 def test_the_report_of_the_smoke_run_holds_every_figure_and_table(tmp_path):
