@@ -41,13 +41,13 @@ endif
 	touch $@
 
 data: $(STAMP)
-	$(PY) -m labutils.data
+	$(PY) -m labtools.data
 
 run-all: data
-	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL)
+	$(PY) -m labtools.pipeline run --profile $(PROFILE) --kernel $(KERNEL)
 
 run-gan-mnist: data
-	$(PY) -m labutils.pipeline run --profile $(PROFILE) --kernel $(KERNEL) --only 04_gan_mnist
+	$(PY) -m labtools.pipeline run --profile $(PROFILE) --kernel $(KERNEL) --only 04_gan_mnist
 
 # A smoke run of every notebook and of the GAN on MNIST (papermill), each executed once, then in one
 # pytest session: the unit tests, the tests of that run and the report built from it, and every cell
@@ -56,15 +56,15 @@ run-gan-mnist: data
 test: export LAB_FID_DOWNLOAD = 0
 test: data
 	rm -rf $(TEST_OUTPUTS)
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT)
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT) --only 04_gan_mnist
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labtools.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT)
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labtools.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT) --only 04_gan_mnist
 	LAB_OUTPUTS=$(TEST_OUTPUTS) LAB_SMOKE_RUN=1 $(PY) -m pytest tests -p no:cacheprovider
 
 # The notebooks under nbval itself, each executed again in a fresh kernel from a copy with the smoke
 # parameters injected (not part of `make test`, whose smoke run already executes each one once).
 nbval: export LAB_FID_DOWNLOAD = 0
 nbval: data
-	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labutils.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
+	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labtools.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m pytest $(TEST_OUTPUTS)/nbval --nbval-lax --nbval-kernel-name $(KERNEL) \
 		--nbval-cell-timeout $(CELL_TIMEOUT) -p no:cacheprovider
 
@@ -75,27 +75,27 @@ browser-test: data
 	$(PY) tests/browser/run.py
 
 bench: data
-	$(PY) -m labutils.bench --repeats 3 --json outputs/bench.json
+	$(PY) -m labtools.bench --repeats 3 --json outputs/bench.json
 
 report: setup
-	$(PY) -m labutils.report html
+	$(PY) -m labtools.report html
 
 readme: setup
-	$(PY) -m labutils.report readme
+	$(PY) -m labtools.report readme
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
 # The model, loss and step cells a notebook marks `#@save labutils.X` are that module's code too.
 export: setup
-	$(PY) -m labutils.notebook_export
+	$(PY) -m labtools.notebook_export
 
 # Rewrites pyproject.toml's Repository and every notebook's badges and setup cell. The install
 # does not depend on that address, so the set-up stamp is kept (else the next command would
 # reinstall everything for a changed URL).
 fork: setup
 	@test -n "$(REPO)" || { echo "usage: make fork REPO=https://github.com/OWNER/NAME" >&2; exit 2; }
-	$(PY) -m labutils.notebook_setup --repository "$(REPO)"
+	$(PY) -m labtools.notebook_setup --repository "$(REPO)"
 	touch $(STAMP)
 
 clean:

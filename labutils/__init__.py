@@ -13,17 +13,19 @@ a module imports only from the layers above it in this list (tests/test_layers.p
     plots     figures                                       labutils.plots
     explore   figures to move by hand (ipywidgets)          labutils.explore
     summaries the notebooks' computed text and tables       labutils.summaries
-    profiles, progress, pipeline, report, bench, notebook_setup, notebook_export: the parameter
-              sets, what a headless run shows, `make run-all`, `make report`/`make readme`,
-              `make bench`, the notebooks' opening, and `make export` (their #@save cells)
+    profiles  full / quick / smoke parameter sets           labutils.profiles
+
+The commands behind `make` (run-all, report, readme, bench, export, fork, data) are not here: they
+are `labtools`, beside this package, which imports labutils and is never imported by it.
 """
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING
 
-# Names resolved on first use (PEP 562), so that `import labutils.pipeline` (the runner behind
-# `make run-all`) does not load torch: its memory then stays with the notebooks' kernels.
+# Names resolved on first use (PEP 562), so that importing one light module (labutils.runtime,
+# labutils.profiles: what `make run-all`'s runner, labtools.pipeline, uses) does not load torch: a
+# run's memory then stays with the notebooks' kernels.
 _SUBMODULES = ("config", "data", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries",
                "training")
 _NAMES = {

@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from labutils.bench import _category, format_table
+from labtools import subprocess_env
+from labtools.bench import _category, format_table
 from labutils.training.engine import has_native_bf16
 
 
@@ -14,8 +15,9 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
     # The GAN alone through the command (its pipelines, the busy case, the hardware, the monitor, the
     # explorers); the MNIST models' pipelines are measured in this process below.
     out = tmp_path / "bench.json"
-    subprocess.run([sys.executable, "-m", "labutils.bench", "--models", "gan", "--limit", "128",
-                    "--image-size", "32", "--json", str(out)], check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "labtools.bench", "--models", "gan", "--limit", "128",
+                    "--image-size", "32", "--json", str(out)], check=True, capture_output=True, text=True, timeout=600,
+                   env=subprocess_env())
     results = json.loads(out.read_text())
     assert results["images_per_epoch_limit"] == 128 and list(results["models"]) == ["gan"]
     row = results["models"]["gan"]
@@ -46,7 +48,7 @@ def test_bench_runs_on_a_tiny_size_and_reports_the_ratio(tmp_path):
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_both_mnist_pipelines_train_the_same_images(kind):
-    from labutils.bench import _measure_mnist
+    from labtools.bench import _measure_mnist
 
     for pipeline in ("lab", "reference"):
         measured = _measure_mnist(kind, pipeline, torch.device("cpu"), epochs=1, limit=256)
@@ -66,7 +68,7 @@ def test_profile_categories(op, category):
 
 
 def test_another_training_runs_beside_while_the_busy_case_is_measured():
-    from labutils.bench_machine import another_training
+    from labtools.bench_machine import another_training
     from labutils.runtime import trainings_running
 
     before = trainings_running()
@@ -78,7 +80,7 @@ def test_another_training_runs_beside_while_the_busy_case_is_measured():
 
 @pytest.mark.parametrize("native", [True, False])
 def test_the_gan_update_is_timed_in_bf16_only_where_the_device_has_it_natively(monkeypatch, native):
-    from labutils import bench_machine
+    from labtools import bench_machine
     from labutils.training import engine
 
     timed = []

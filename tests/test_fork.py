@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labutils import notebook_setup
+from labtools import notebook_setup, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FORK = "https://github.com/alice-b/my.lab"
@@ -118,12 +118,12 @@ def test_a_notebook_without_its_setup_cell_is_refused_before_anything_is_written
 
 def test_the_command_line_forks_or_names_the_fix(copy):
     """What `make fork REPO=...` runs: exit 0 and the files rewritten, or exit 2 and the fix."""
-    command = [sys.executable, "-m", "labutils.notebook_setup", "--repository"]
-    refused = subprocess.run([*command, "https://gitlab.com/a/b"], capture_output=True, text=True)
+    command = [sys.executable, "-m", "labtools.notebook_setup", "--repository"]
+    refused = subprocess.run([*command, "https://gitlab.com/a/b"], capture_output=True, text=True, env=subprocess_env())
     assert refused.returncode == 2 and "REPO=https://github.com/OWNER/NAME" in refused.stderr
     assert notebook_setup.repository_url() != FORK
 
-    done = subprocess.run([*command, FORK], capture_output=True, text=True)
+    done = subprocess.run([*command, FORK], capture_output=True, text=True, env=subprocess_env())
 
     assert done.returncode == 0, done.stderr
     assert notebook_setup.repository_url() == FORK

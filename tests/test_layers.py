@@ -1,5 +1,8 @@
-"""The package's layers: a module imports only from its own layer or the layers below it, each
-module keeps to one concern's size, and `lab.X` names resolve for editors as they do at run time."""
+"""The two sides of the repository and their layers. `labutils` is what the notebooks import, built in
+layers: a module imports only from its own layer or the layers below it. `labtools` (the commands
+behind `make`) is the layer above everything: it imports labutils, labutils never imports it, and
+its own modules import one another without a circle. Every module of either side keeps to one
+concern's size, and `lab.X` names resolve for editors as they do at run time."""
 import ast
 from pathlib import Path
 
@@ -7,8 +10,10 @@ import pytest
 
 import labutils
 
-PACKAGE = Path(labutils.__file__).parent
-# Bottom to top; the same order as labutils/__init__.py's docstring.
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "labutils"
+TOOLS = ROOT / "labtools"
+# labutils, bottom to top; the same order as labutils/__init__.py's docstring.
 LAYERS = [
     {"runtime"},
     {"config", "fingerprint"},
@@ -18,14 +23,13 @@ LAYERS = [
     {"training"},
     {"plots"},
     {"explore", "summaries"},
-    {"profiles", "progress", "pipeline", "results", "report", "bench", "bench_machine", "notebook_setup",
-     "notebook_export", "bench_explore"},
+    {"profiles"},
 ]
 MAX_MODULE_LINES = 420  # "about 400": one concern per file
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -34,16 +38,20 @@ def _layer(module: str) -> int:
     return next(i for i, names in enumerate(LAYERS) if top in names)
 
 
-def lab_imports(source: str, module: str) -> set[str]:
-    """Every `labutils.*` module that `source` imports, at the top or inside a function."""
+def imports_of(source: str, module: str, package: str = "labutils") -> set[str]:
+    """Every `package.*` module that `source` imports, at the top or inside a function. `from package
+    import name` counts as `package.name` where that is a module, else as `package` itself."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("labutils.")}
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == package}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "labutils":  # from labutils import runtime
-                found |= {f"labutils.{alias.name}" for alias in node.names}
-            elif node.module.startswith("labutils."):
+            if node.module == package:  # from labutils import runtime
+                for alias in node.names:
+                    name = f"{package}.{alias.name}"
+                    is_module = (ROOT / package / f"{alias.name}.py").exists() or (ROOT / package / alias.name).is_dir()
+                    found.add(name if is_module else package)
+            elif node.module.startswith(f"{package}."):
                 found.add(node.module)
     return {name for name in found if name != module}
 
@@ -54,10 +62,35 @@ def upward_imports() -> list[str]:
         module = _module_name(path)
         if module == "labutils":  # the facade that names everything, lazily
             continue
-        for target in sorted(lab_imports(path.read_text(), module)):
+        for target in sorted(imports_of(path.read_text(), module) - {"labutils"}):
             if _layer(target) > _layer(module):
                 edges.append(f"{module} -> {target}")
     return edges
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each circle of `graph` (module -> the modules it imports) found by a depth-first walk, as the
+    path that closes it; [] when there is none."""
+    circles, done = [], set()
+
+    def walk(node: str, path: list[str]) -> None:
+        if node in path:
+            circles.append(path[path.index(node):] + [node])
+            return
+        if node in done:
+            return
+        for target in sorted(graph.get(node, ())):
+            walk(target, path + [node])
+        done.add(node)
+
+    for node in sorted(graph):
+        walk(node, [])
+    return circles
+
+
+def tools_graph() -> dict[str, set[str]]:
+    return {_module_name(path): imports_of(path.read_text(), _module_name(path), "labtools")
+            for path in sorted(TOOLS.glob("*.py"))}
 
 
 def test_no_module_imports_from_a_layer_above_it():
@@ -66,7 +99,7 @@ def test_no_module_imports_from_a_layer_above_it():
 
 def test_the_layer_check_sees_an_upward_import_also_inside_a_function():
     source = "def f():\n    from labutils.training.engine import Trainer\n"
-    targets = lab_imports(source, "labutils.models.classifier")
+    targets = imports_of(source, "labutils.models.classifier")
     assert targets == {"labutils.training.engine"}
     assert _layer("labutils.training.engine") > _layer("labutils.models.classifier")
 
@@ -77,7 +110,32 @@ def test_every_package_folder_and_top_level_module_has_a_layer():
     assert tops == set().union(*LAYERS)
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: _module_name(p))
+def test_labutils_never_imports_labtools():
+    """What a notebook imports must not need the commands: labtools is not installed on Colab."""
+    found = [f"{_module_name(path)} -> {', '.join(sorted(targets))}" for path in sorted(PACKAGE.rglob("*.py"))
+             if (targets := imports_of(path.read_text(), _module_name(path), "labtools"))]
+    assert found == []
+
+
+def test_the_labtools_check_sees_an_import_inside_a_function():
+    source = "def f():\n    from labtools import pipeline\n    import labtools.bench\n"
+    assert imports_of(source, "labutils.plots", "labtools") == {"labtools.pipeline", "labtools.bench"}
+
+
+def test_labtools_modules_import_one_another_without_a_circle():
+    graph = tools_graph()
+    assert {"labtools.bench", "labtools.bench_machine", "labtools.bench_common"} <= set(graph)
+    assert "labtools.bench_machine" in graph["labtools.bench"]  # bench runs the machine's measurements
+    assert import_circles(graph) == []
+
+
+def test_the_circle_check_finds_a_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_circles(graph) == [["a", "b", "c", "a"]]
+    assert import_circles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+@pytest.mark.parametrize("path", sorted([*PACKAGE.rglob("*.py"), *TOOLS.rglob("*.py")]), ids=_module_name)
 def test_modules_stay_small(path):
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{path.name} has {lines} lines: split it by concern"

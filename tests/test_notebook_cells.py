@@ -11,7 +11,7 @@ import os
 import nbformat
 import pytest
 
-from labutils.pipeline import notebooks_in_order
+from labtools.pipeline import notebooks_in_order
 from labutils.runtime import outputs_dir
 
 SMOKE_RUN = os.environ.get("LAB_SMOKE_RUN") == "1"

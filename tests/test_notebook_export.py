@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from labutils import notebook_export
+from labtools import notebook_export
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import nbformat
 import papermill as pm
 import pytest
 
-from labutils import notebook_setup
+from labtools import notebook_setup
 from labutils.config import AEConfig, GANConfig, VAEConfig, config_fields
-from labutils.pipeline import all_runs
+from labtools.pipeline import all_runs
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"

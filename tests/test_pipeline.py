@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from labutils import pipeline
+from labtools import pipeline, subprocess_env
 
 
 def _notebook(path, *sources):
@@ -102,8 +102,8 @@ def test_the_gan_on_mnist_is_notebook_04_on_the_digits_without_the_art_only_sect
 
 def test_the_runner_does_not_load_torch():
     # `make run-all`'s own process stays small: a run's memory is its notebooks' kernels.
-    code = "import sys, papermill, labutils.pipeline; sys.exit('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    code = "import sys, papermill, labtools.pipeline; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], env=subprocess_env()).returncode == 0
 
 
 def test_the_package_resolves_its_names_on_first_use():

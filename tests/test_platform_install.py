@@ -166,7 +166,7 @@ def test_the_lab_extra_stays_out_of_what_the_setup_cell_installs():
 
 
 def test_the_setup_cell_installs_the_package_without_its_lab_extra():
-    from labutils.notebook_setup import setup_cell
+    from labtools.notebook_setup import setup_cell
 
     installs = [[getattr(item, "value", None) for item in node.args[0].elts]
                 for node in ast.walk(ast.parse(setup_cell())) if isinstance(node, ast.Call)

@@ -7,7 +7,7 @@ import time
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from labutils import progress
+from labtools import progress
 
 
 def _executed(path, running_index):

@@ -8,8 +8,8 @@ import re
 import nbformat
 import pytest
 
-from labutils import report
-from labutils.pipeline import notebooks_in_order
+from labtools import report
+from labtools.pipeline import notebooks_in_order
 from labutils.runtime import outputs_dir
 
 pytestmark = pytest.mark.skipif(os.environ.get("LAB_SMOKE_RUN") != "1",

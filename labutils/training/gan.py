@@ -94,7 +94,7 @@ def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.T
 
 # bf16 autocast ("auto") also on CPUs that compute bf16 natively: there a GAN update runs 1.6-1.8x
 # faster (`make bench`), and at an equal budget the final distance stayed within the seeds' spread
-# (`python -m labutils.bench_machine --precision-study`; docs/performance.md).
+# (`python -m labtools.bench_machine --precision-study`; docs/performance.md).
 BF16_ON_CPU = True
 
 

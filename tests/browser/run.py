@@ -52,7 +52,7 @@ def check_tools() -> None:
 
 def prepare(source: Path, folder: Path) -> Path:
     """The notebook with the smoke parameters, interactive and without progress bars, not executed,
-    as `labutils.pipeline.prepare` writes it for nbval."""
+    as `labtools.pipeline.prepare` writes it for nbval."""
     import papermill as pm
 
     from labutils.profiles import parameters

@@ -248,7 +248,7 @@ def timings_markdown(run: dict) -> str:
 def bench_markdown(bench: dict) -> str:
     """docs/performance.md's marked section: `make bench`'s output, with its date and commit.
     (How it measures, and why the lab is faster, is the page's own text around it.)"""
-    from labutils.bench import format_table
+    from labtools.bench import format_table
 
     return (f"Output of `make bench` on {bench.get('date', '?')} "
             f"(commit `{bench.get('git_commit', '?')[:12]}`):\n\n"

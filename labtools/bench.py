@@ -1,7 +1,7 @@
 """`make bench`: the lab's training pipeline against the usual way of writing the same training.
 
-    python -m labutils.bench                # table on the current device
-    python -m labutils.bench --json out.json --repeats 3
+    python -m labtools.bench                # table on the current device
+    python -m labtools.bench --json out.json --repeats 3
 
 For identical models and hyperparameters, on the same device, in one run:
 
@@ -13,17 +13,16 @@ For identical models and hyperparameters, on the same device, in one run:
 
 plus the time of one epoch, the projected time of the full profile, and peak memory (RSS;
 GPU memory on CUDA). Each measurement runs in a fresh subprocess, so peak memory is its own,
-and lab and reference alternate, so that machine noise hits both alike. `labutils.bench_machine`
+and lab and reference alternate, so that machine noise hits both alike. `labtools.bench_machine`
 adds the lab's epoch with another lab training beside it, the GAN update against the machine's
 measured peak (float32, and bf16 where the device has it natively), and the in-training
-distance's share of the GAN's training; `labutils.bench_explore` how long each notebook's
+distance's share of the GAN's training; `labtools.bench_explore` how long each notebook's
 explorer takes to answer a slider's move.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -31,6 +30,9 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from labtools import subprocess_env
+from labtools.bench_common import lab_gan, sync
 
 MODELS = ("ae", "vae", "gan")
 PIPELINES = ("lab", "reference")
@@ -75,7 +77,7 @@ def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | N
         trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
         start = time.perf_counter()
         trainer.fit()
-        _sync(device)
+        sync(device)
         seconds = time.perf_counter() - start
     else:
         dataset = Subset(datasets.MNIST(data_dir(), train=True, download=False, transform=transforms.ToTensor()),
@@ -103,16 +105,6 @@ def _measure_mnist(kind: str, pipeline: str, device, epochs: int, limit: int | N
     return {"images": epochs * n, "seconds": seconds, "epochs": epochs}
 
 
-def _lab_gan(config, device):
-    """The lab's GAN step, tuned for `device`, and its loader: exactly what `train_gan` trains with."""
-    from labutils.data.gan_data import gan_loader, load_gan_data
-    from labutils.training.gan import build_gan_step, tune_for_device
-
-    step = build_gan_step(config, device)
-    tune_for_device(step, config, device)
-    return step, gan_loader(load_gan_data(config), config, device)
-
-
 def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_size: int = 64) -> dict:
     import torch
     from torch.utils.data import DataLoader
@@ -125,11 +117,11 @@ def _measure_gan(pipeline: str, device, epochs: int, limit: int | None, image_si
     config = GANConfig(image_size=image_size, device=str(device), train_size=limit)
     torch.manual_seed(0)
     if pipeline == "lab":
-        step, loader = _lab_gan(config, device)
+        step, loader = lab_gan(config, device)
         trainer = Trainer(step, loader, num_epochs=epochs, progress=False, log_every=10**9)
         start = time.perf_counter()
         trainer.fit()
-        _sync(device)
+        sync(device)
         seconds = time.perf_counter() - start
         images = epochs * len(loader) * config.batch_size
     else:
@@ -182,13 +174,6 @@ def _image_folder(limit: int | None = None) -> Path:
     return folder
 
 
-def _sync(device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def _worker(model: str, pipeline: str, device_name: str, epochs: int, limit: int | None,
             image_size: int = 64) -> dict:
     import torch
@@ -233,7 +218,7 @@ def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64)
 
     dev = get_device(device)
     config = GANConfig(image_size=image_size, device=str(dev))
-    step, loader = _lab_gan(config, dev)
+    step, loader = lab_gan(config, dev)
     batches = iter(loader)
     step.train(True)
     for _ in range(2):  # warm-up: oneDNN / cuDNN pick their kernels on first use
@@ -243,7 +228,7 @@ def profile_gan(device: str = "auto", iterations: int = 5, image_size: int = 64)
     with profile(activities=activities) as prof:
         for _ in range(iterations):
             step.train_step(next(batches))
-        _sync(dev)
+        sync(dev)
     totals: dict[str, float] = {}
     for event in prof.key_averages():
         if not event.key.startswith(("aten::", "Optimizer.")):
@@ -263,11 +248,11 @@ def full_profile_epochs() -> dict[str, int]:
 
 
 def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int | None, image_size: int) -> dict:
-    command = [sys.executable, "-m", "labutils.bench", "--worker", model, pipeline, "--device", device,
+    command = [sys.executable, "-m", "labtools.bench", "--worker", model, pipeline, "--device", device,
                "--epochs", str(epochs), "--image-size", str(image_size)] + (["--limit", str(limit)] if limit else [])
     out = subprocess.run(
         command,
-        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        capture_output=True, text=True, env=subprocess_env(PYTHONWARNINGS="ignore"),
     )
     if out.returncode != 0:
         raise RuntimeError(f"benchmark worker {model}/{pipeline} failed:\n{out.stderr[-3000:]}")
@@ -277,9 +262,9 @@ def _run_worker(model: str, pipeline: str, device: str, epochs: int, limit: int 
 def run_benchmark(models=MODELS, device: str = "auto", epochs: int = 1, repeats: int = 1,
                   limit: int | None = None, image_size: int = 64) -> dict:
     """Measure every model with both pipelines, alternating, `repeats` times; medians reported."""
-    from labutils.bench_explore import explorer_response_times
-    from labutils.bench_machine import another_training, gan_against_peak, monitor_share
-    from labutils.pipeline import git_commit
+    from labtools.bench_explore import explorer_response_times
+    from labtools.bench_machine import another_training, gan_against_peak, monitor_share
+    from labtools.pipeline import git_commit
     from labutils.runtime import describe_device, get_device
 
     runs: dict[str, dict[str, list[dict]]] = {m: {p: [] for p in PIPELINES} for m in models}
@@ -362,7 +347,7 @@ def format_table(results: dict) -> str:
             f"every {m['swd_every']} epoch(s) of {m['epoch_s']:.2f} s: {100 * m['monitor_share']:.0f}% of "
             f"training time.")
     if "explorer_seconds" in results:
-        from labutils.bench_explore import format_response_times
+        from labtools.bench_explore import format_response_times
 
         lines.append(format_response_times(results["explorer_seconds"]))
     return "\n".join(lines)

@@ -4,7 +4,7 @@ The repository's address is written once, in pyproject.toml ([project.urls] Repo
 notebooks carry copies of these cells, and a test checks that they match what this module makes.
 A fork points all of them at itself with one command (what `make fork REPO=...` runs):
 
-    python -m labutils.notebook_setup --repository https://github.com/OWNER/NAME
+    python -m labtools.notebook_setup --repository https://github.com/OWNER/NAME
 """
 from __future__ import annotations
 

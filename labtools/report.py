@@ -1,7 +1,7 @@
 """The lab report from the last run, and the command behind `make report` and `make readme`.
 
-    python -m labutils.report          # outputs/report.html (what `make report` runs)
-    python -m labutils.report readme   # README.md and docs/ pages (written by `labutils.results`)
+    python -m labtools.report          # outputs/report.html (what `make report` runs)
+    python -m labtools.report readme   # README.md and docs/ pages (written by `labtools.results`)
 
 The report: objective and method, then every notebook's narrative, figures, tables and computed
 conclusions, in order; code hidden unless `--show-code`; every image embedded, no script from the
@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from labutils import notebook_setup
-from labutils.results import ReportError, load_metrics, update_readme, verdicts_markdown
+from labtools import notebook_setup
+from labtools.results import ReportError, load_metrics, update_readme, verdicts_markdown
 from labutils.profiles import EXTRA_RUNS
 from labutils.runtime import outputs_dir
 

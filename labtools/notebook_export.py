@@ -8,8 +8,8 @@ sit between two marker lines:
     ...
     # ---- end of notebooks/01_autoencoder.ipynb ----
 
-    python -m labutils.notebook_export           # what `make export` runs: the notebooks -> the package
-    python -m labutils.notebook_export --check   # exit 1 and name every place they differ
+    python -m labtools.notebook_export           # what `make export` runs: the notebooks -> the package
+    python -m labtools.notebook_export --check   # exit 1 and name every place they differ
 
 tests/test_notebook_export.py runs the check, so the notebooks and the package cannot drift apart.
 """

@@ -1,4 +1,4 @@
-"""`python -m labutils.data` (what `make data` runs): acquire and verify every data set the lab uses."""
+"""`python -m labtools.data` (what `make data` runs): acquire and verify every data set the lab uses."""
 from labutils.data.art import load_abstract_art
 from labutils.data.mnist import load_mnist
 

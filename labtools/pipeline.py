@@ -1,14 +1,14 @@
 """Run the lab's notebooks headless with papermill, in numeric order, and record the run.
 
-    python -m labutils.pipeline run --profile quick       # what `make run-all` calls
-    python -m labutils.pipeline run --profile full --only 04_gan_mnist   # one run (see EXTRA_RUNS)
-    python -m labutils.pipeline prepare --profile smoke --out DIR   # parameterised copies for nbval
+    python -m labtools.pipeline run --profile quick       # what `make run-all` calls
+    python -m labtools.pipeline run --profile full --only 04_gan_mnist   # one run (see EXTRA_RUNS)
+    python -m labtools.pipeline prepare --profile smoke --out DIR   # parameterised copies for nbval
 
 Each run writes `outputs/run.json` (`outputs/run_NAME.json` for `--only NAME`): profile, device,
 git commit, library versions, the data sources the notebooks reported, each notebook's wall time
 and whether it trained anything (or only loaded checkpoints). Before it starts it prints each
 notebook's expected time; while a notebook runs, the terminal shows its section, its training's
-epoch and the time left (`labutils.progress`).
+epoch and the time left (`labtools.progress`).
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from labtools import subprocess_env
+from labtools.progress import ProgressWatcher, estimate_table, record_notebook_time
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
-from labutils.progress import ProgressWatcher, estimate_table, record_notebook_time
 from labutils.runtime import PROGRESS_ENV, outputs_dir, repo_root
 
 DEFAULT_KERNEL = "generative-lab"
@@ -62,9 +63,9 @@ def versions() -> dict[str, str]:
 def environment() -> dict:
     """{"device": ..., "versions": ...}, read in a short-lived process: the runner itself never
     imports torch, so all of a run's memory but ~60 MB is the notebooks' kernel."""
-    code = ("import json; from labutils.pipeline import versions; from labutils.runtime import describe_device, "
+    code = ("import json; from labtools.pipeline import versions; from labutils.runtime import describe_device, "
             "get_device; print(json.dumps({'device': describe_device(get_device('auto')), 'versions': versions()}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

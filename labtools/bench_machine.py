@@ -1,4 +1,4 @@
-"""`make bench`'s measurements of the machine around the lab's training, beside `labutils.bench`'s
+"""`make bench`'s measurements of the machine around the lab's training, beside `labtools.bench`'s
 comparison with the usual way of writing it:
 
 - a busy machine: the same training while another lab training runs beside it (the CPU share
@@ -9,8 +9,8 @@ comparison with the usual way of writing it:
 - the in-training distance's share of the GAN's training time, in the quick profile's set-up;
 - on request, bf16 against fp32 for the GAN's training at an equal budget (minutes, not in `make bench`).
 
-    python -m labutils.bench_machine --load    # train the VAE until stopped: the "other training"
-    python -m labutils.bench_machine --precision-study outputs/precision.json --epochs 30 --seeds 0,1
+    python -m labtools.bench_machine --load    # train the VAE until stopped: the "other training"
+    python -m labtools.bench_machine --precision-study outputs/precision.json --epochs 30 --seeds 0,1
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from labtools import subprocess_env
+from labtools.bench_common import lab_gan, sync
 
 BUSY_START_TIMEOUT_S = 120  # the other training must have started (imported torch, loaded MNIST) by then
 
@@ -49,8 +52,8 @@ def another_training() -> Iterator[None]:
     from labutils.runtime import trainings_running
 
     before = trainings_running()
-    load = subprocess.Popen([sys.executable, "-m", "labutils.bench_machine", "--load"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    load = subprocess.Popen([sys.executable, "-m", "labtools.bench_machine", "--load"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=subprocess_env())
     try:
         deadline = time.monotonic() + BUSY_START_TIMEOUT_S
         while trainings_running() <= before:  # it registers when its training starts
@@ -106,12 +109,11 @@ def gan_update(device, image_size: int = 64, mixed_precision: str = "off", updat
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from labutils.bench import _lab_gan, _sync
     from labutils.config import GANConfig
 
     config = GANConfig(image_size=image_size, device=str(device), mixed_precision=mixed_precision)
     torch.manual_seed(0)
-    step, loader = _lab_gan(config, device)
+    step, loader = lab_gan(config, device)
     batches = iter(loader)
     step.train(True)
     for _ in range(2):  # warm-up: oneDNN / cuDNN pick their kernels on first use
@@ -124,7 +126,7 @@ def gan_update(device, image_size: int = 64, mixed_precision: str = "off", updat
         batch = next(batches, None) or next(iter(loader))
         start = time.perf_counter()
         step.train_step(batch)
-        _sync(device)
+        sync(device)
         seconds.append(time.perf_counter() - start)
     return {"gflop": counter.get_total_flops() / 1e9, "seconds": statistics.median(seconds)}
 
