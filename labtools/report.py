@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=("html", "readme"), default="html",
                         help="html: outputs/report.html (default); readme: the README's results "
-                             "and timings, docs/results.md and docs/performance.md")
+                             "and claims, docs/results.md, docs/performance.md's timings and bench")
     parser.add_argument("--show-code", action="store_true", help="keep the code cells (html)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)

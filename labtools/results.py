@@ -1,7 +1,8 @@
 """The results of the last run as Markdown: `make readme` rewrites the marked sections (<!-- name -->
-... <!-- /name -->) of README.md (headline results and timings), docs/results.md (every result,
-with where it comes from) and docs/performance.md (`make bench`'s output). What is around the
-markers is written by hand.
+... <!-- /name -->) of README.md (headline results, the reports' claims and their verdicts),
+docs/results.md (every result, with where it comes from) and docs/performance.md (the run's
+timings, `make bench`'s output). Each names the run it comes from; what is around the markers is
+written by hand.
 """
 from __future__ import annotations
 
@@ -196,6 +197,35 @@ def _figures(names: list[str], figures_dir: str) -> str:
                        f"![{RESULT_FIGURES[name].alt}]({figures_dir}/{name}.png)" for name in names)
 
 
+def run_name(run: dict) -> str:
+    """The run a section's numbers come from, as outputs/run.json records it."""
+    return (f"the `make run-all PROFILE={run.get('profile', '?')}` run started {run.get('started', '?')} "
+            f"on {run.get('device', '?')} (commit `{run.get('git_commit', '?')[:12]}`)")
+
+
+def _other_runs(run: dict, metrics: dict[str, dict]) -> list[str]:
+    """The notebooks with verdicts whose record another run wrote: not in `run`, or another profile."""
+    named = []
+    for stem in VERDICT_NOTEBOOKS:
+        record = metrics.get(stem, {})
+        if record.get("verdicts") and (stem not in run.get("notebooks", {})
+                                       or record.get("profile", run.get("profile")) != run.get("profile")):
+            written = f" written {record['written'][:10]}" if record.get("written") else ""
+            named.append(f"`{stem}` from a `PROFILE={record.get('profile', '?')}` run{written}")
+    return named
+
+
+def claims_markdown(run: dict, metrics: dict[str, dict]) -> str:
+    """The README's table of the reports' claims: every verdict the notebooks recorded, with the run
+    named above it (and any notebook whose record another run wrote)."""
+    table = verdicts_markdown(metrics)
+    if not table:
+        return _paragraph(f"No notebook of {run_name(run)} recorded a verdict.") + "\n"
+    others = _other_runs(run, metrics)
+    header = _paragraph(f"From {run_name(run)}" + (f"; {', '.join(others)}" if others else "") + ":")
+    return f"{header}\n\n{table}\n"
+
+
 def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "figures") -> str:
     """docs/results.md's marked section: where the run came from, every measure, every figure."""
     minutes = run.get("total_seconds", 0) / 60
@@ -214,17 +244,13 @@ def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str 
 
 def headline_markdown(run: dict, metrics: dict[str, dict],
                       figures_dir: str = "docs/figures") -> str:
-    """The README's marked results: a few rows and at most three figures, and where the rest is."""
+    """The README's marked results: a few rows and at most three figures, and where the rest is (the
+    claims' verdicts are their own section, `claims_markdown`)."""
     rows = [row for row in result_rows(metrics) if row.key in HEADLINE_ROWS]
     figures = [name for name in _result_figures() if name in HEADLINE_FIGURES]
-    header = _paragraph(
-        f"From the `make run-all PROFILE={run.get('profile', '?')}` run started "
-        f"{run.get('started', '?')} on {run.get('device', '?')} "
-        f"(commit `{run.get('git_commit', '?')[:12]}`). Every measure, every figure and where "
-        f"each comes from: [{RESULTS_PAGE}]({RESULTS_PAGE}).")
-    claims = verdicts_markdown(metrics)
-    claims = f"The reports' claims, tested with their uncertainty:\n\n{claims}\n\n" if claims else ""
-    return f"{header}\n\n{_table(rows)}\n\n{claims}{_figures(figures, figures_dir)}\n"
+    header = _paragraph(f"From {run_name(run)}. Every measure, every figure and where each comes from: "
+                        f"[{RESULTS_PAGE}]({RESULTS_PAGE}).")
+    return f"{header}\n\n{_table(rows)}\n\n{_figures(figures, figures_dir)}\n"
 
 
 def _duration(seconds: float) -> str:
@@ -232,7 +258,7 @@ def _duration(seconds: float) -> str:
 
 
 def timings_markdown(run: dict) -> str:
-    """The README's "how long it takes": the last run's wall time per notebook."""
+    """docs/performance.md's "how long a full run takes": the last run's wall time per notebook."""
     notebooks = run.get("notebooks", {})
     rows = [f"| `{stem}` | {_duration(entry['seconds'])} |" for stem, entry in notebooks.items()]
     first_three = [e["seconds"] for stem, e in notebooks.items() if stem[:2] in ("01", "02", "03")]
@@ -266,12 +292,12 @@ def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None) -> 
 
     The timings only from a run that trained (a run that loaded everything keeps the last ones);
     the bench section only when there is a `make bench` output to write."""
-    readme = {"headline": headline_markdown(run, metrics)}
-    if not trained_nothing(run):
-        readme["timings"] = timings_markdown(run)
-    return {"README.md": readme,
+    performance = {} if trained_nothing(run) else {"timings": timings_markdown(run)}
+    if bench:
+        performance["bench"] = bench_markdown(bench)
+    return {"README.md": {"headline": headline_markdown(run, metrics), "claims": claims_markdown(run, metrics)},
             RESULTS_PAGE: {"results": full_results_markdown(run, metrics)},
-            PERFORMANCE_PAGE: {"bench": bench_markdown(bench)} if bench else {}}
+            PERFORMANCE_PAGE: performance}
 
 
 def replace_sections(text: str, bodies: dict[str, str], where: str) -> str:

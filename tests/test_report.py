@@ -123,11 +123,12 @@ def _bench():
 
 # The three files `make readme` writes, each with its markers amid hand-written text.
 PAGES = {
-    "README.md": "# Lab\n\nintro\n<!-- timings -->\nold timings\n<!-- /timings -->\nmiddle\n"
-                 "<!-- headline -->\nold headline\n<!-- /headline -->\nend\n",
+    "README.md": "# Lab\n\nintro\n<!-- headline -->\nold headline\n<!-- /headline -->\nmiddle\n"
+                 "<!-- claims -->\nold claims\n<!-- /claims -->\nend\n",
     "docs/results.md": "# Results\n\n<!-- results -->\nold results\n<!-- /results -->\n"
                        "\n## Provenance\n\nby hand\n",
-    "docs/performance.md": "# Performance\n\n<!-- bench -->\nold bench\n<!-- /bench -->\nafter\n",
+    "docs/performance.md": "# Performance\n\n<!-- timings -->\nold timings\n<!-- /timings -->\nbetween\n"
+                           "<!-- bench -->\nold bench\n<!-- /bench -->\nafter\n",
 }
 
 
@@ -152,7 +153,7 @@ def _between(text, name):
     return text.split(f"<!-- {name} -->")[1].split(f"<!-- /{name} -->")[0]
 
 
-def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, monkeypatch):
+def test_readme_gets_the_headline_and_claims_and_the_docs_the_rest(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch)
 
     written = lab_results.update_readme(tmp_path)
@@ -163,10 +164,10 @@ def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, mo
     performance = pages["docs/performance.md"]
     for name, page in pages.items():  # the hand-written text around the markers is kept
         assert "old " not in page, name
-    assert readme.startswith("# Lab\n\nintro\n<!-- timings -->\n") and "\nmiddle\n" in readme
-    assert readme.endswith("<!-- /headline -->\nend\n")
+    assert readme.startswith("# Lab\n\nintro\n<!-- headline -->\n") and "\nmiddle\n" in readme
+    assert readme.endswith("<!-- /claims -->\nend\n")
     assert results.endswith("<!-- /results -->\n\n## Provenance\n\nby hand\n")
-    assert performance.endswith("<!-- /bench -->\nafter\n")
+    assert performance.endswith("<!-- /bench -->\nafter\n") and "\nbetween\n" in performance
     # README: the headline rows only, and where the rest is
     headline = _between(readme, "headline")
     assert "| AE test reconstruction error (MSE per pixel) | 0.00679 |" in headline
@@ -181,7 +182,8 @@ def test_readme_gets_the_headline_and_timings_and_the_docs_the_rest(tmp_path, mo
             "(the reports' set-up: 100) | 30.0 |") in results
     assert "VAE test KL" not in headline and "kNN" not in headline and "log p(x)" not in headline
     assert "[docs/results.md](docs/results.md)" in headline
-    assert "| `04_gan` | 83.3 min |" in readme and "| 01–03 together | 5.6 min |" in readme
+    assert "| `04_gan` | 83.3 min |" in performance and "| 01–03 together | 5.6 min |" in performance
+    assert "83.3 min" not in readme  # the front page links the times, it does not hold them
     # docs/results.md: every row, with where the run came from
     assert "| VAE test KL (nats per image) | 10.19 |" in results
     assert "| VAE test ELBO, a lower bound on log p(x) (nats per image) | -477.9 |" in results
@@ -216,12 +218,13 @@ def test_a_run_that_trained_nothing_keeps_the_timings_of_the_last_one_that_did(t
 
     lab_results.update_readme(tmp_path)
 
-    readme = (tmp_path / "README.md").read_text()
-    assert _between(readme, "timings") == "\nold timings\n" and "old headline" not in readme
+    performance = (tmp_path / "docs/performance.md").read_text()
+    assert _between(performance, "timings") == "\nold timings\n"
+    assert "old headline" not in (tmp_path / "README.md").read_text()
     run["notebooks"]["04_gan"]["trained"] = True  # one training is a from-scratch time to show
     (outputs / "run.json").write_text(json.dumps(run))
     lab_results.update_readme(tmp_path)
-    assert "| `04_gan` | 83.3 min |" in (tmp_path / "README.md").read_text()
+    assert "| `04_gan` | 83.3 min |" in (tmp_path / "docs/performance.md").read_text()
 
 
 def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, monkeypatch):
@@ -279,15 +282,15 @@ def test_without_a_gan_on_mnist_run_there_is_no_mnist_gan_row(tmp_path, monkeypa
     assert "make run-gan-mnist" not in results and "GAN on MNIST" not in results
 
 
-def test_without_a_benchmark_the_performance_page_is_left_as_it_is(tmp_path, monkeypatch):
+def test_without_a_benchmark_the_bench_section_is_left_as_it_is(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, bench=False)
 
-    written = lab_results.update_readme(tmp_path)
+    lab_results.update_readme(tmp_path)
 
-    assert tmp_path / "docs/performance.md" not in written
-    assert (tmp_path / "docs/performance.md").read_text() == PAGES["docs/performance.md"]
-    readme = (tmp_path / "README.md").read_text()
-    assert "| `04_gan` | 83.3 min |" in readme and "make bench" not in readme
+    performance = (tmp_path / "docs/performance.md").read_text()
+    assert _between(performance, "bench") == "\nold bench\n"
+    assert "| `04_gan` | 83.3 min |" in performance
+    assert "make bench" not in (tmp_path / "README.md").read_text()
 
 
 def test_a_page_without_its_markers_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
@@ -295,7 +298,7 @@ def test_a_page_without_its_markers_is_refused_and_nothing_is_written(tmp_path, 
     (tmp_path / "docs/performance.md").write_text("# Performance\n\nno markers\n")
     before = _pages(tmp_path)
 
-    with pytest.raises(report.ReportError, match="docs/performance.md has no <!-- bench -->"):
+    with pytest.raises(report.ReportError, match="docs/performance.md has no <!-- timings -->"):
         lab_results.update_readme(tmp_path)
     assert _pages(tmp_path) == before
 
@@ -329,4 +332,45 @@ def test_the_verdicts_of_every_notebook_in_one_table_in_notebook_order():
     assert table[2].startswith("| `03_evaluation` | report 1 | the AE reconstructs better | **holds** | 0.01 [0.005, 0.02]")
     assert table[3].startswith("| `04_gan` | both reports | G's loss decreases | **within noise** |")
     assert lab_results.verdicts_markdown({"02_vae": {}}) == ""
-    assert "The reports' claims, tested" in lab_results.headline_markdown({}, metrics)
+    assert "**holds**" not in lab_results.headline_markdown({}, metrics)  # the claims are their own section
+
+
+def _verdict(claim, estimate, low, high):
+    from labutils.metrics.verdicts import Verdict
+
+    return Verdict(claim, "report 1", "t", {"estimate": estimate, "low": low, "high": high, "level": 0.95,
+                                            "seeds": 3, "images": 10000}).record()
+
+
+def test_the_readme_claims_table_comes_from_the_run_s_metrics_and_names_the_run(tmp_path, monkeypatch):
+    outputs = _lab(tmp_path, monkeypatch)
+    for stem, verdicts, profile in (("02_vae", [_verdict("KL divergence stabilises", 0.0101, 0.0036, 0.0155)], "full"),
+                                    ("03_evaluation", [_verdict("AE reconstructs better", 0.0132, 0.0124, 0.014),
+                                                       _verdict("VAE's latents are more structured", -0.03, -0.04, -0.02)],
+                                     "full"),
+                                    ("04_gan", [_verdict("Quality improves with more epochs", 5.31, 3.75, 7.37)], "quick")):
+        path = outputs / "metrics" / f"{stem}.json"
+        record = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**record, "profile": profile, "written": "2026-12-01T10:00:00+00:00",
+                                    "verdicts": verdicts}))
+
+    lab_results.update_readme(tmp_path)
+
+    claims = _between((tmp_path / "README.md").read_text(), "claims")
+    # the run, named from outputs/run.json, and the notebook whose record another run wrote
+    assert ("the `make run-all PROFILE=full` run started 2026-11-21T08:00:00+00:00 on cpu (2 threads) "
+            "(commit `abcdef123456`)") in " ".join(claims.split())
+    assert "`04_gan` from a `PROFILE=quick` run written 2026-12-01" in " ".join(claims.split())
+    rows = [line for line in claims.splitlines() if line.startswith("| `")]
+    assert [row.split(" | ")[2] for row in rows] == ["KL divergence stabilises", "AE reconstructs better",
+                                                     "VAE's latents are more structured",
+                                                     "Quality improves with more epochs"]
+    assert rows[0].startswith("| `02_vae` | report 1 | KL divergence stabilises | **holds** | 0.0101 [0.0036, 0.0155]")
+    assert "| **does not hold** |" in rows[2]
+    assert "old claims" not in claims
+
+
+def test_a_run_without_verdicts_says_so_in_the_claims_section():
+    run = {"profile": "smoke", "started": "2026-12-04T16:50:52+00:00", "device": "cpu", "git_commit": "27e623af3db8"}
+    text = lab_results.claims_markdown(run, {"01_autoencoder": {}})
+    assert "No notebook of the `make run-all PROFILE=smoke` run" in text and "|" not in text
