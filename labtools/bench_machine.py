@@ -174,15 +174,17 @@ def monitor_share(device, image_size: int = 32, limit: int | None = None) -> dic
     from labutils.data.gan_data import gan_loader, load_gan_data
     from labutils.training.engine import Trainer
     from labutils.training.gan import build_gan_step, tune_for_device
+    from labutils.training.gan_watch import GANWatch
 
     config = GANConfig(image_size=image_size, device=str(device), train_size=limit)
     data = load_gan_data(config)
     torch.manual_seed(0)
-    step = build_gan_step(config, device, real_images=data.images)
+    step = build_gan_step(config, device)
     tune_for_device(step, config, device)
-    monitor, step.swd_monitor = step.swd_monitor, None  # the epoch alone first
+    watch = GANWatch(config, real_images=data.images)
+    monitor, watch.swd_monitor = watch.swd_monitor, None  # the epoch alone first
     start = time.perf_counter()
-    Trainer(step, gan_loader(data, config, device), num_epochs=1, progress=False, verbose=False).fit()
+    Trainer(step, gan_loader(data, config, device), num_epochs=1, progress=False, verbose=False, watch=watch).fit()
     epoch_s = time.perf_counter() - start
     monitor(step.sampler)  # the first call also prepares the real side, once per run
     start = time.perf_counter()

@@ -4,7 +4,8 @@ import torch
 from labutils.config import AEConfig, VAEConfig
 from labutils.data.loaders import TensorLoader
 from labutils.models import Autoencoder
-from labutils.training.engine import Step, Trainer, TrainingDiverged
+from labutils.training.engine import Trainer, TrainingDiverged
+from labutils.training.step import Step
 from labutils.training.steps import AutoencoderStep, VAEStep
 from labutils.models import VAE
 
@@ -105,12 +106,12 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     assert saved["epoch"] == 1
 
 
-def test_step_base_state_dict_covers_modules_and_optimizers():
+def test_step_base_state_dict_covers_modules_optimizers_and_counters():
     model = Autoencoder(hidden_dims=(8,), latent_dim=2)
     step = AutoencoderStep(model, AEConfig())
     state = step.state_dict()
-    assert set(state) == {"modules", "optimizers"} and "model" in state["modules"]
-    assert isinstance(step, Step)
+    assert set(state) == {"modules", "optimizers", "counters"} and "model" in state["modules"]
+    assert state["counters"] == {} and isinstance(step, Step)  # the AE's step counts nothing
 
 
 def test_mixed_precision_resolution_and_a_bf16_step():

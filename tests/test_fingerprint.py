@@ -13,7 +13,7 @@ from labutils.training.steps import AutoencoderStep
 
 STEP = '''
 import torch.nn.functional as F
-from labutils.training.engine import Step, adam
+from labutils.training.step import Step, adam
 latent_dim = {latent_dim}   # a notebook parameter that shares its name with a local
 
 
@@ -42,14 +42,14 @@ class AutoencoderStep(Step):
 '''
 
 
-def _run_as_a_cell(name, source):
+def _run_as_a_cell(name, source, defines="AutoencoderStep"):
     """Run `source` as a notebook cell runs (IPython keeps its source in linecache), in a namespace of its own;
-    return the AutoencoderStep it defines."""
+    return what it `defines`."""
     filename = f"<cell {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"__name__": "__main__"}
     exec(compile(source, filename, "exec"), namespace)
-    return namespace["AutoencoderStep"]
+    return namespace[defines]
 
 
 def _cell(name, loss="F.mse_loss(x_hat, x)", comment="", latent_dim=32):
@@ -71,7 +71,7 @@ def _package_copy(name, edit=("", "")):
     from labutils.training import steps
 
     source = ("import torch\nimport torch.nn.functional as F\nfrom labutils.config import AEConfig\n"
-              "from labutils.models.autoencoder import Autoencoder\nfrom labutils.training.engine import Step, adam\n\n"
+              "from labutils.models.autoencoder import Autoencoder\nfrom labutils.training.step import Step, adam\n\n"
               + inspect.getsource(steps.ae_loss) + "\n\n" + inspect.getsource(steps.AutoencoderStep)).replace(*edit)
     return _run_as_a_cell(name, source)
 
@@ -99,6 +99,29 @@ def test_a_checkpoint_trained_by_other_code_is_never_loaded(tmp_path, monkeypatc
     assert not edited.loaded and edited.checkpoint != package.checkpoint  # edited: trained anew, beside it
     assert edited.history["train_loss"] != package.history["train_loss"]
     assert package.checkpoint.exists() and edited.checkpoint.exists()
+
+
+def _loop_copy(name, edit=("", "")):
+    """The package's `train_loop` and its `evaluate` (notebook 01's cell), run as a notebook cell (optionally edited)."""
+    import inspect
+
+    from labutils.training import loop
+
+    source = ("import torch\nfrom labutils.training.step import Step, mean_metrics\n\n"
+              + inspect.getsource(loop.evaluate) + "\n\n" + inspect.getsource(loop.train_loop)).replace(*edit)
+    return _run_as_a_cell(name, source, defines="train_loop")
+
+
+def test_the_loop_is_part_of_a_run_s_name_and_an_edited_loop_is_what_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    mnist, config = _tiny_mnist(), AEConfig(num_epochs=1, hidden_dims=(8,), latent_dim=2, batch_size=16, device="cpu")
+    package = train_mnist_model(config, mnist, progress=False)
+    same = train_mnist_model(config, mnist, progress=False, loop=_loop_copy("loop"))
+    assert same.loaded and same.checkpoint == package.checkpoint  # notebook 01's unchanged copy: loaded
+    mirrored = ("step.train_step(batch)", "step.train_step((batch[0].flip(-1), *batch[1:]))")  # trains on mirror images
+    edited = train_mnist_model(config, mnist, progress=False, loop=_loop_copy("edited loop", mirrored))
+    assert not edited.loaded and edited.checkpoint != package.checkpoint  # edited: trained anew, beside it
+    assert edited.history["train_loss"] != package.history["train_loss"]  # by the edited loop
 
 
 def test_an_edit_of_the_in_training_distance_renames_no_gan_run_but_an_edit_of_the_step_does(monkeypatch):

@@ -21,6 +21,7 @@ from labutils.training.diffaugment import diff_augment
 from labutils.training.engine import Trainer
 from labutils.training.gan import build_gan, train_gan
 from labutils.training.gan_step import GANStep
+from labutils.training.gan_watch import GANWatch
 
 
 # --- models -------------------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def test_columns_sort_as_torch_sorts_them():
 
 def test_the_monitor_measures_exactly_what_the_full_computation_gives(tmp_path):
     """The monitor keeps the real side's projections; each measurement must equal `swd` from scratch."""
-    from labutils.training.gan_step import SWDMonitor
+    from labutils.training.gan_watch import SWDMonitor
 
     real = _textures(40, 0)
     monitor = SWDMonitor(real, n=16, latent_dim=8, seed=5, patches_per_image=image_metrics.PATCHES_PER_IMAGE)
@@ -258,10 +259,10 @@ def _tiny(tmp_path, num_epochs, config_epochs=None, **changes):
     torch.manual_seed(0)
     images = (torch.rand(32, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
     g, d = build_gan(config, torch.device("cpu"))
-    step = GANStep(g, d, config, real_images=images)
+    step = GANStep(g, d, config)
     loader = TensorLoader(images, batch_size=8, shuffle=True, drop_last=True, transform=to_signed_unit_interval)
     trainer = Trainer(step, loader, num_epochs, checkpoint_path=tmp_path / "gan.pt", config=config.identity(),
-                      progress=False)
+                      progress=False, watch=GANWatch(config, real_images=images))
     return trainer, step
 
 
@@ -275,19 +276,47 @@ def test_gan_step_logs_finite_metrics(tmp_path, options):
     assert 0 < float(out["d_real"]) < 1 and 0 < float(out["d_fake"]) < 1
 
 
+def _weights(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_each_players_update_moves_its_own_network_only_and_returns_what_it_measured():
+    """The updates take what they use as arguments: D's update must not reach G, G's must leave D as it was."""
+    from contextlib import nullcontext
+
+    config = GANConfig(image_size=32, latent_dim=8, g_width=4, d_width=4, device="cpu")
+    torch.manual_seed(0)
+    g, d = build_gan(config, torch.device("cpu"))
+    opt_g, opt_d = gan_step.gan_optimizers(g, d, config)
+    assert opt_d.param_groups[0]["betas"] == (0.5, 0.999) and opt_g.param_groups[0]["lr"] == 2e-4  # DCGAN's
+    x, fake = torch.rand(8, 3, 32, 32) * 2 - 1, g(torch.randn(8, 8))
+    g_before, d_before = _weights(g), _weights(d)
+    measured = gan_step.discriminator_update(d, opt_d, x, fake, lambda images: images, nullcontext)
+    assert set(measured) == {"d_loss", "d_real", "d_fake"} and not any(v.requires_grad for v in measured.values())
+    assert all(p.grad is None for p in g.parameters()) and all(torch.equal(a, b) for a, b in zip(g_before, _weights(g)))
+    assert not any(torch.equal(a, b) for a, b in zip(d_before, _weights(d)))
+    with_r1 = gan_step.discriminator_update(d, opt_d, x, fake, lambda images: images, nullcontext, r1_weight=2.0)
+    assert float(with_r1["r1"]) > 0
+    d_before = _weights(d)
+    g_loss = gan_step.generator_update(d, opt_g, fake, lambda images: images, nullcontext)
+    assert g_loss.dim() == 0 and not g_loss.requires_grad
+    assert all(torch.equal(a, b) for a, b in zip(d_before, _weights(d))) and all(p.requires_grad for p in d.parameters())
+    assert not any(torch.equal(a, b) for a, b in zip(g_before, _weights(g)))
+
+
 def test_snapshots_and_history_survive_a_checkpoint_round_trip(tmp_path):
     trainer, step = _tiny(tmp_path, 2, ema=True)
     history = trainer.fit()
-    assert len(step.snapshots) == 2 and step.snapshots[0].shape == (64, 3, 32, 32)
-    assert step.snapshots[0].dtype == torch.uint8
+    snapshots = trainer.watch.snapshots
+    assert len(snapshots) == 2 and snapshots[0].shape == (64, 3, 32, 32) and snapshots[0].dtype == torch.uint8
     assert len(history.iterations["d_loss"]) == 2 * 4
     assert {"swd", "swd_floor"} <= set(history.epochs[-1])
     again, fresh = _tiny(tmp_path, 2, ema=True)
     again.fit()  # loads instead of training
-    assert len(fresh.snapshots) == 2
-    for a, b in zip(step.snapshots, fresh.snapshots):
+    assert len(again.watch.snapshots) == 2
+    for a, b in zip(snapshots, again.watch.snapshots):
         assert torch.equal(a, b)
-    assert fresh.ema_updates == step.ema_updates == 8
+    assert fresh.iterations == step.iterations == 8
     for a, b in zip(step.ema_generator.parameters(), fresh.ema_generator.parameters()):
         assert torch.equal(a, b)
 
@@ -302,7 +331,7 @@ def test_resume_gives_the_same_generator_as_a_straight_run(tmp_path):
     resumed.fit()
     for a, b in zip(s1.generator.parameters(), s2.generator.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert len(s2.snapshots) == 2
+    assert len(resumed.watch.snapshots) == 2 and s2.iterations == s1.iterations == 8
 
 
 def _tiny_recipe(tmp_path, monkeypatch):
@@ -441,16 +470,13 @@ def test_a_resumed_lazy_r1_keeps_its_last_measurement_on_the_training_device(tmp
     last_r1 beside CUDA values, and stacking them needs one device. The 'meta' device stands in for the GPU."""
     trainer, step = _tiny(tmp_path, 1, r1_gamma=10.0, r1_every=2)
     trainer.fit()
-    state = step.state_dict()
-    assert state["last_r1"].device == torch.device("cpu") and float(state["last_r1"]) > 0
-    assert not state["last_r1"].requires_grad  # the measurement, without the graph of R1's double backward
+    counters = step.state_dict()["counters"]
+    assert counters["last_r1"].device == torch.device("cpu") and float(counters["last_r1"]) > 0
+    assert not counters["last_r1"].requires_grad  # the measurement, without the graph of R1's double backward
     config = step.config
     on_meta = GANStep(*build_gan(config, torch.device("meta")), config)
-    on_meta.load_state_dict(state)
-    assert on_meta.last_r1.device == torch.device("meta") and on_meta.d_updates == step.d_updates
-    del state["last_r1"]  # a checkpoint from before it was kept
-    on_meta.load_state_dict(state)
-    assert on_meta.last_r1.device == torch.device("meta")
+    on_meta.load_state_dict(step.state_dict())
+    assert on_meta.last_r1.device == torch.device("meta") and on_meta.iterations == step.iterations == 4
 
 
 @pytest.mark.parametrize("device, deterministic, before, after", [

@@ -27,8 +27,8 @@ def _edit_saved_cell(root, notebook, old, new):
 def test_the_package_holds_exactly_the_notebooks_saved_cells():
     assert notebook_export.differences(ROOT) == []
     saved = {module for nb in (ROOT / "notebooks").glob("*.ipynb") for module in notebook_export.saved_cells(nb)}
-    assert saved == {"labutils.models.autoencoder", "labutils.training.steps", "labutils.models.gan",
-                     "labutils.training.gan_step"}
+    assert saved == {"labutils.models.autoencoder", "labutils.training.steps", "labutils.training.loop",
+                     "labutils.models.gan", "labutils.models.sampling", "labutils.training.gan_step"}
 
 
 def test_an_edited_notebook_cell_is_caught_and_export_copies_it_into_the_package(tmp_path):
@@ -48,7 +48,7 @@ def test_an_edited_notebook_cell_is_caught_and_export_copies_it_into_the_package
 def test_an_edit_in_the_package_alone_is_caught_too(tmp_path):
     root = _copy_of_the_repository(tmp_path)
     module = root / "labutils/training/gan_step.py"
-    module.write_text(module.read_text().replace("step.d_updates += 1", "step.d_updates += 2"))
+    module.write_text(module.read_text().replace("self.iterations += 1", "self.iterations += 2"))
     found = notebook_export.differences(root)
     assert [(d.module, d.notebook) for d in found] == [("labutils.training.gan_step", "notebooks/04_gan.ipynb")]
 

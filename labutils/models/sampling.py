@@ -1,6 +1,7 @@
 """Drawing images from a trained generator: seeded noise, batched generation, interpolation, and the
-two things that make its samples better than its last training step's: an exponential moving
-average of its weights, and BatchNorm statistics re-estimated for the weights being sampled.
+two things that make its samples better than its last training step's: BatchNorm statistics
+re-estimated for the weights being sampled, and an exponential moving average of its weights
+(written in notebook 04, between the marker lines; `make export` copies it here).
 """
 from __future__ import annotations
 
@@ -49,22 +50,6 @@ def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
-def ema_decay_at(step: int, decay: float) -> float:
-    """EMA decay for the `step`-th update (0-based): min(decay, (1 + t) / (10 + t)).
-
-    The warm-up (as TensorFlow's ExponentialMovingAverage with num_updates) keeps the average
-    from being dominated by the random initial weights in short runs.
-    """
-    return min(decay, (1 + step) / (10 + step))
-
-
-@torch.no_grad()
-def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model, parameter by parameter."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1 - decay)
-
-
 @torch.no_grad()
 def recalibrate_batchnorm(generator: nn.Module, latent_dim: int, seed: int,
                           batches: int = RECALIBRATION_BATCHES, batch_size: int = 64) -> None:
@@ -91,3 +76,21 @@ def recalibrate_batchnorm(generator: nn.Module, latent_dim: int, seed: int,
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     generator.train(was_training)
+
+
+# ---- #@save cells of notebooks/04_gan.ipynb: edit them there, then `make export` ----
+def ema_decay_at(t: int, decay: float) -> float:
+    """The average's decay at its t-th update (0-based): min(decay, (1 + t) / (10 + t)).
+
+    The warm-up (as TensorFlow's ExponentialMovingAverage with num_updates) keeps the average
+    from being dominated by the random initial weights in short runs.
+    """
+    return min(decay, (1 + t) / (10 + t))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, parameter by parameter."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1 - decay)
+# ---- end of notebooks/04_gan.ipynb ----

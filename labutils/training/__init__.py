@@ -1,7 +1,9 @@
-"""One training engine, the per-family steps, and the train-or-load recipes the notebooks call."""
-from labutils.training.engine import History, Step, Trainer, TrainingDiverged
+"""One training loop and the engine around it, the per-family steps, and the train-or-load recipes the notebooks call."""
+from labutils.training.engine import History, Trainer, TrainingDiverged
 from labutils.training.gan import TrainedGAN, train_gan
+from labutils.training.loop import evaluate, train_loop
 from labutils.training.runs import TrainedModel, train_mnist_classifier, train_mnist_model
+from labutils.training.step import Step
 
 __all__ = ["History", "Step", "Trainer", "TrainingDiverged", "TrainedGAN", "train_gan", "TrainedModel",
-           "train_mnist_classifier", "train_mnist_model"]
+           "evaluate", "train_loop", "train_mnist_classifier", "train_mnist_model"]

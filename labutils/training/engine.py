@@ -1,8 +1,9 @@
-"""One training engine for every model family in the lab.
+"""One training engine for every model family in the lab: the bookkeeping around the loop.
 
-Nothing in this file knows about autoencoders or GANs: a family supplies a `Step` (its
-modules, optimisers and what one batch of training or evaluation does), and the engine owns
-the epoch loop, the history, the progress bar, checkpoints, resume and the NaN guard.
+Nothing in this file knows about autoencoders or GANs: a family supplies a `Step` (its modules,
+optimisers and what one batch does), the loop (notebook 01's `train_loop`) runs it over epochs and
+batches, and the engine keeps the books the loop calls: the history, progress bars, the NaN guard,
+checkpoints, resume, and the CPU share.
 """
 from __future__ import annotations
 
@@ -11,58 +12,14 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from labutils.runtime import CPUShare, report_progress, save_atomically
-
-
-class Step:
-    """What a model family does with one batch. Subclasses set `modules` and `optimizers`.
-
-    `train_step` and `eval_step` return a dict of 0-d tensors (detached). They stay on the
-    device: the engine reads them back only at logging intervals, so a step on the GPU never
-    waits for the host.
-    """
-
-    modules: dict[str, nn.Module]
-    optimizers: dict[str, torch.optim.Optimizer]
-    autocast_dtype: torch.dtype | None = None  # set by `use_mixed_precision`
-
-    def autocast(self):
-        """Context for the forward pass and loss: bf16 autocast when enabled, else nothing."""
-        if self.autocast_dtype is None:
-            return nullcontext()
-        return torch.autocast(_device_type(self), dtype=self.autocast_dtype)
-
-    def train_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-
-    def eval_step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
-
-    def end_epoch(self, epoch: int) -> dict[str, float]:
-        """Called after each epoch (1-based); may return extra metrics for the history."""
-        return {}
-
-    def train(self, mode: bool = True) -> None:
-        for module in self.modules.values():
-            module.train(mode)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "modules": {name: m.state_dict() for name, m in self.modules.items()},
-            "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, module in self.modules.items():
-            module.load_state_dict(state["modules"][name])
-        for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
+from labutils.training.loop import train_loop
+from labutils.training.step import Step, device_of, mean_metrics
 
 
 @dataclass
@@ -91,20 +48,7 @@ class History:
         return cls(epochs=list(state["epochs"]), iterations={k: list(v) for k, v in state["iterations"].items()})
 
 
-FUSED_ADAM_DEVICES = ("cpu", "cuda")
 CPU_SHARE_EVERY = 20  # batches between two looks at how many trainings share the CPU
-
-
-def _device_type(step: Step) -> str:
-    return next(next(iter(step.modules.values())).parameters()).device.type
-
-
-def adam(parameters, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
-    """Adam with its fused kernel where the parameters' device has one: the same update in one
-    kernel per step instead of a handful per tensor (on the 2-core CPU, the AE's epoch is ~1.5x faster)."""
-    parameters = list(parameters)
-    fused = all(p.device.type in FUSED_ADAM_DEVICES for p in parameters)
-    return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused or None)
 
 
 # LAB_NATIVE_BF16=0: behave as a CPU without native bf16 (an environment variable, so that it reaches
@@ -155,31 +99,9 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def _mean_metrics(rows: list[dict[str, torch.Tensor]], weights: list[int] | None = None) -> dict[str, torch.Tensor]:
-    """Average a list of per-batch metric dicts (weighted by batch size when given), on the device."""
-    if not rows:
-        return {}
-    weights_t = torch.tensor(weights if weights else [1] * len(rows), dtype=torch.float64)
-    out = {}
-    for key in rows[0]:
-        values = torch.stack([r[key].detach().double() for r in rows]).cpu()
-        out[key] = (values * weights_t).sum() / weights_t.sum()
-    return out
-
-
-@torch.no_grad()
-def evaluate(step: Step, loader: Iterable) -> dict[str, float]:
-    """`step.eval_step` metrics averaged over every sample of `loader`, modules in eval mode."""
-    step.train(False)
-    rows, sizes = [], []
-    for batch in loader:
-        rows.append(step.eval_step(batch))
-        sizes.append(batch[0].shape[0])
-    return {k: float(v) for k, v in _mean_metrics(rows, sizes).items()}
-
-
 class Trainer:
-    """Train a `Step` for `num_epochs`, with checkpoints, resume and per-epoch history.
+    """Train a `Step` for `num_epochs` with `loop` (notebook 01's `train_loop` by default), keeping the
+    books it calls: per-epoch history, progress, the NaN guard, a checkpoint after every epoch, resume.
 
     Load-if-present-else-train: when `checkpoint_path` holds a finished run of the same config,
     `fit()` loads it and returns at once; a partial one is resumed from its last epoch, with
@@ -188,6 +110,10 @@ class Trainer:
     `continue_from`, when `checkpoint_path` holds nothing yet, is a finished shorter run of the
     same config (only num_epochs differs) to train on from: with no schedule tied to the epoch
     count, that equals training for `num_epochs` from the start.
+
+    `watch(epoch, step) -> dict`, when given, looks at the model after each epoch's end without changing
+    it (the GAN's fixed-noise images and in-training distance); its metrics join the history, and its
+    `state_dict()` the checkpoint.
     """
 
     def __init__(
@@ -202,11 +128,14 @@ class Trainer:
         log_every: int = 50,
         verbose: bool = True,
         continue_from: str | Path | None = None,
+        loop: Callable = train_loop,
+        watch: Any = None,
     ):
         self.step = step
         self.train_loader = train_loader
         self.test_loader = test_loader
         self.num_epochs = num_epochs
+        self.loop, self.watch = loop, watch
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.continue_from = Path(continue_from) if continue_from else None
         self.loaded_from: Path | None = None  # the checkpoint fit() started from, if any
@@ -217,6 +146,10 @@ class Trainer:
         self.log_every = log_every
         self.history = History()
         self._cpu_share: CPUShare | None = None  # while training on the CPU (see runtime.CPUShare)
+        self._epochs_bar = self._batches_bar = None
+        self._rows: list[dict[str, torch.Tensor]] = []  # this epoch's train_step metrics, on the device
+        self._epoch, self._epoch_start = 0, 0.0
+        self._session_start, self._session_seconds = 0, 0.0  # where this fit() began, and its seconds (for the time left)
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -230,10 +163,11 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
+        if self.watch is not None:
+            state["watch"] = self.watch.state_dict()
         if hasattr(self.train_loader, "state_dict"):
             state["train_loader"] = self.train_loader.state_dict()
         save_atomically(state, self.checkpoint_path)
-
     def load_checkpoint(self) -> bool:
         """Restore the checkpoint (else the shorter run to continue) if there is one; True when one was loaded.
 
@@ -271,6 +205,8 @@ class Trainer:
             step_state = {**step_state, "optimizers": {name: optimizer.state_dict()
                                                        for name, optimizer in self.step.optimizers.items()}}
         self.step.load_state_dict(step_state)
+        if self.watch is not None and "watch" in state:
+            self.watch.load_state_dict(state["watch"])
         self.history = History.from_dict(state["history"])
         torch.set_rng_state(state["torch_rng"])  # the CPU's: the same form on every machine
         if state.get("cuda_rng") is not None and torch.cuda.is_available():
@@ -299,54 +235,58 @@ class Trainer:
                 return self.history
             print(f"Resuming {self.loaded_from.name} from epoch {done}/{self.num_epochs}"
                   + (f" into {self.checkpoint_path.name}." if self.loaded_from != self.checkpoint_path else "."))
-        on_cpu = _device_type(self.step) == "cpu"
-        with CPUShare() if on_cpu else nullcontext() as share:
+        start = len(self.history)
+        report_progress(run=self.name, status="training", epoch=start, epochs=self.num_epochs)
+        epochs = tqdm(range(start + 1, self.num_epochs + 1), desc="epochs", disable=not self.progress,
+                      initial=start, total=self.num_epochs)
+        self._epochs_bar, self._session_start, self._session_seconds = epochs, start, 0.0
+        with CPUShare() if device_of(self.step) == "cpu" else nullcontext() as share:
             self._cpu_share = share
-            self._train_epochs()
+            self.loop(self.step, self.train_loader, self.test_loader, epochs, self)
         self.step.train(False)
         return self.history
 
-    def _train_epochs(self) -> None:
-        start = len(self.history)
-        report_progress(run=self.name, status="training", epoch=start, epochs=self.num_epochs)
-        epochs = range(start + 1, self.num_epochs + 1)
-        bar = tqdm(epochs, desc="epochs", disable=not self.progress, initial=start, total=self.num_epochs)
-        session_seconds = 0.0
-        for epoch in bar:
-            t0 = time.perf_counter()
-            train_metrics = self._train_epoch(epoch)
-            row: dict[str, float] = {"epoch": epoch}
-            row.update({f"train_{k}": float(v) for k, v in train_metrics.items()})
-            if self.test_loader is not None:
-                row.update({f"test_{k}": float(v) for k, v in evaluate(self.step, self.test_loader).items()})
-            row.update(self.step.end_epoch(epoch))
-            row["seconds"] = time.perf_counter() - t0
-            self.history.epochs.append(row)
-            self.save_checkpoint()
-            self._report(bar, row)
-            session_seconds += row["seconds"]
-            per_epoch = session_seconds / (epoch - start)
-            report_progress(run=self.name, status="training", epoch=epoch, epochs=self.num_epochs,
-                            epoch_seconds=row["seconds"], eta_seconds=per_epoch * (self.num_epochs - epoch))
-
-    def _train_epoch(self, epoch: int) -> dict[str, torch.Tensor]:
-        self.step.train(True)
-        rows: list[dict[str, torch.Tensor]] = []
-        batches = tqdm(self.train_loader, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
-        for i, batch in enumerate(batches, start=1):
-            rows.append(self.step.train_step(batch))
-            if self._cpu_share is not None and i % CPU_SHARE_EVERY == 0:
-                self._cpu_share.update()
-            if i % self.log_every == 0:
-                self._check_finite(rows[-self.log_every:], epoch, i)
-                if self.progress:
-                    batches.set_postfix({k: f"{float(v):.4g}" for k, v in rows[-1].items()})
-        self._check_finite(rows, epoch, len(rows))
-        # One read-back per epoch for the per-iteration log.
-        for key in rows[0]:
-            values = torch.stack([r[key] for r in rows]).float().cpu().tolist()
+    # -- what the loop calls -----------------------------------------------------------------
+    def batches(self, loader: Iterable, epoch: int) -> Iterator:
+        """The loader's batches with a progress bar. After the last one, the epoch's metrics are checked
+        (NaN stops training) and kept per iteration, before the test pass."""
+        self._epoch, self._epoch_start, self._rows = epoch, time.perf_counter(), []
+        self._batches_bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
+        yield from self._batches_bar
+        self._check_finite(self._rows, epoch, len(self._rows))
+        for key in self._rows[0]:  # one read-back per epoch for the per-iteration log
+            values = torch.stack([r[key] for r in self._rows]).float().cpu().tolist()
             self.history.iterations.setdefault(key, []).extend(values)
-        return _mean_metrics(rows)
+
+    def log_batch(self, metrics: dict[str, torch.Tensor]) -> None:
+        """Keep one batch's metrics (on the device: no wait for the GPU); now and then check them for NaN
+        and look at how many trainings share the CPU."""
+        self._rows.append(metrics)
+        i = len(self._rows)
+        if self._cpu_share is not None and i % CPU_SHARE_EVERY == 0:
+            self._cpu_share.update()
+        if i % self.log_every == 0:
+            self._check_finite(self._rows[-self.log_every:], self._epoch, i)
+            if self.progress:
+                self._batches_bar.set_postfix({k: f"{float(v):.4g}" for k, v in metrics.items()})
+
+    def log_epoch(self, epoch: int, test_metrics: dict[str, float], epoch_metrics: dict[str, float]) -> None:
+        """One row of history (the epoch's mean training metrics, the test pass's, the step's end-of-epoch
+        ones and the watch's), then a checkpoint and the time left."""
+        row: dict[str, float] = {"epoch": epoch}
+        row.update({f"train_{k}": float(v) for k, v in mean_metrics(self._rows).items()})
+        row.update({f"test_{k}": float(v) for k, v in test_metrics.items()})
+        row.update(epoch_metrics)
+        if self.watch is not None:
+            row.update(self.watch(epoch, self.step))
+        row["seconds"] = time.perf_counter() - self._epoch_start
+        self.history.epochs.append(row)
+        self.save_checkpoint()
+        self._report(self._epochs_bar, row)
+        self._session_seconds += row["seconds"]
+        per_epoch = self._session_seconds / (epoch - self._session_start)
+        report_progress(run=self.name, status="training", epoch=epoch, epochs=self.num_epochs,
+                        epoch_seconds=row["seconds"], eta_seconds=per_epoch * (self.num_epochs - epoch))
 
     def _check_finite(self, rows: list[dict[str, torch.Tensor]], epoch: int, iteration: int) -> None:
         for key in rows[0]:

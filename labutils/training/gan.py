@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -32,19 +33,22 @@ from labutils.models.sampling import generate, noise
 from labutils.runtime import checkpoint_path, get_device, set_seed
 from labutils.training.engine import History, Trainer, resolve_mixed_precision
 from labutils.training.gan_step import GANStep
+from labutils.training.gan_watch import GANWatch
+from labutils.training.loop import train_loop
 
 
 @dataclass(frozen=True)
 class GANParts:
-    """The code that trains a GAN: the two networks' classes and the step. Notebook 04 passes its own;
-    a run's checkpoint is named after this code too, so edited code trains anew."""
+    """The code that trains a GAN: the two networks' classes, the step and the loop (notebook 01's).
+    Notebook 04 passes its own; a run's checkpoint is named after this code too, so edited code trains anew."""
 
     generator: type = Generator
     discriminator: type = Discriminator
     step: type = GANStep
+    loop: Callable = train_loop
 
     def fingerprint(self) -> str:
-        return code_fingerprint(self.generator, self.discriminator, self.step)
+        return code_fingerprint(self.generator, self.discriminator, self.step, self.loop)
 
 
 @dataclass
@@ -60,12 +64,13 @@ class TrainedGAN:
     step: GANStep
     train_loader: TensorLoader
     data: GANData
+    watch: GANWatch  # what the engine recorded after each epoch
     loaded: bool = False  # True: a finished checkpoint of this config and code was loaded, nothing trained
 
     @property
     def snapshots(self) -> list[torch.Tensor]:
         """The fixed-noise batch after each epoch, uint8 (64, C, S, S) each."""
-        return self.step.snapshots
+        return self.watch.snapshots
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n generated images in [-1, 1] on the CPU, (n, C, S, S), from seeded noise."""
@@ -81,15 +86,11 @@ def build_gan(config: GANConfig, device: torch.device, parts: GANParts = GANPart
     return generator.to(device), discriminator.to(device)
 
 
-def build_gan_step(config: GANConfig, device: torch.device, real_images: torch.Tensor | None = None,
-                   parts: GANParts = GANParts()) -> GANStep:
-    """Networks and optimisers that `config` describes, seeded, as one step (`parts.step`) on `device`.
-
-    `real_images` (uint8) enable the in-training distance (config.swd_every); without them it is off.
-    """
+def build_gan_step(config: GANConfig, device: torch.device, parts: GANParts = GANParts()) -> GANStep:
+    """Networks and optimisers that `config` describes, seeded, as one step (`parts.step`) on `device`."""
     set_seed(config.seed)
     generator, discriminator = build_gan(config, device, parts)
-    return parts.step(generator, discriminator, config, real_images=real_images)
+    return parts.step(generator, discriminator, config)
 
 
 # bf16 autocast ("auto") also on CPUs that compute bf16 natively: there a GAN update runs 1.6-1.8x
@@ -134,7 +135,7 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False, d
     if len(images) < config.batch_size:
         raise ValueError(f"{len(images)} training images are fewer than one batch ({config.batch_size}).")
     data = GANData(images, data.source, data.is_standin, data.label)
-    step = build_gan_step(config, device, real_images=images, parts=parts)
+    step = build_gan_step(config, device, parts=parts)
     tune_for_device(step, config, device)
     loader = gan_loader(data, config, device)
     code = parts.fingerprint()
@@ -142,11 +143,12 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False, d
     if retrain:
         path.unlink(missing_ok=True)
     shorter = checkpoint_path(config.replace(num_epochs=continue_from).run_id(code=code)) if continue_from else None
+    watch = GANWatch(config, real_images=images)  # real images: the in-training distance (config.swd_every)
     trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config={**config.identity(), "code": code},
-                      progress=progress, verbose=verbose, continue_from=shorter)
+                      progress=progress, verbose=verbose, continue_from=shorter, loop=parts.loop, watch=watch)
     history = trainer.fit()
-    # As the last epoch's end does (same seed: nothing changes for a run trained here), so that a
-    # loaded checkpoint is sampled with the statistics of its own weights, whatever it stored.
-    step.recalibrate_generators(seed=config.seed + len(history))
-    return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data,
+    # The last epoch's end again (its BatchNorm re-estimation, same seed: nothing changes for a run trained
+    # here), so that a loaded checkpoint is sampled with the statistics of its own weights.
+    step.end_epoch(len(history))
+    return TrainedGAN(step.sampler, step.discriminator, config, history, path, device, step, loader, data, watch,
                       loaded=trainer.loaded_complete)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -19,7 +20,9 @@ from labutils.fingerprint import code_fingerprint
 from labutils.models.autoencoder import VAE, Autoencoder
 from labutils.models.classifier import ARCHITECTURE, MNISTClassifier
 from labutils.runtime import checkpoint_path, get_device, set_seed
-from labutils.training.engine import History, Step, Trainer, evaluate, resolve_mixed_precision
+from labutils.training.engine import History, Trainer, resolve_mixed_precision
+from labutils.training.loop import evaluate, train_loop
+from labutils.training.step import Step
 from labutils.training.steps import AutoencoderStep, ClassifierStep, VAEStep
 
 
@@ -49,12 +52,13 @@ def default_classes(config: AEConfig) -> tuple[type, type]:
 
 
 def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, retrain: bool = False,
-                      model_class: type | None = None, step_class: type | None = None) -> TrainedModel:
+                      model_class: type | None = None, step_class: type | None = None,
+                      loop: Callable = train_loop) -> TrainedModel:
     """Train the AE or VAE that `config` describes, or load its finished checkpoint.
 
     `model_class(input_dim, hidden_dims, latent_dim)` and `step_class(model, config)` default to the
-    package's (for a `VAEConfig` a `VAE` and its `VAEStep`); a notebook passes its own, and the
-    checkpoint is named after their code too, so edited code trains anew. With `retrain`, an
+    package's (for a `VAEConfig` a `VAE` and its `VAEStep`), `loop` to notebook 01's `train_loop`; a
+    notebook passes its own, and the checkpoint is named after their code too, so edited code trains anew. With `retrain`, an
     existing checkpoint of this configuration and code is deleted first.
     """
     defaults = default_classes(config)
@@ -67,12 +71,12 @@ def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, ret
     if config.compile:
         model.compile()  # in place: the state_dict keeps its plain names
     train_loader, test_loader = mnist_loaders(mnist, config, device)
-    code = code_fingerprint(model_class, step_class)
+    code = code_fingerprint(model_class, step_class, loop)
     path = checkpoint_path(config.run_id(code=code))
     if retrain:
         path.unlink(missing_ok=True)
     trainer = Trainer(step, train_loader, config.num_epochs, test_loader=test_loader,
-                      checkpoint_path=path, config={**config.identity(), "code": code}, progress=progress)
+                      checkpoint_path=path, config={**config.identity(), "code": code}, progress=progress, loop=loop)
     history = trainer.fit()
     return TrainedModel(model, config, history, path, device, step, train_loader, test_loader,
                         loaded=trainer.loaded_complete)

@@ -1,4 +1,4 @@
-"""What one batch of training does, per model family. The loop around it is `engine.Trainer`.
+"""What one batch of training does, per model family. The loop around it is `loop.train_loop`.
 
 The autoencoder's and the VAE's steps are written and explained in notebooks 01 and 02, between
 the marker lines; `make export` copies them here. Every step is built as `StepClass(model, config)`.
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from labutils.config import AEConfig, VAEConfig
 from labutils.models.autoencoder import VAE, Autoencoder, vae_loss
 from labutils.models.classifier import MNISTClassifier
-from labutils.training.engine import Step, adam
+from labutils.training.step import Step, adam
 
 # ---- #@save cells of notebooks/01_autoencoder.ipynb: edit them there, then `make export` ----
 def ae_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
