@@ -1,14 +1,14 @@
-"""What trains, as a short name: a fingerprint of the code of a model and its training step.
+"""What trains, as a short name: a fingerprint of the code of a model, its training step and the loop.
 
 A run's checkpoint is stored under its config *and* this fingerprint, so a learner who edits the
-loss or the update step in a notebook and reruns trains the edited code: a checkpoint trained by
+loss, the update step or the loop in a notebook and reruns trains the edited code: a checkpoint trained by
 other code is never loaded for it. The fingerprint reads the code's syntax tree, not its text, so
 comments, blank lines and docstrings do not count, and the notebook's copy of a class names the
 same run as the package's copy of it. It follows the functions and classes that the code names
 (the loss that a step calls, a base class, a helper), in the notebook and in labutils; torch and
-the standard library count as fixed. Code that only watches a training (`not_identifying`: the
-in-training distance) is named but not followed, as `config._NOT_IDENTIFYING` keeps how training is
-watched out of a run's name.
+the standard library count as fixed. What only watches a training (the GAN's fixed-noise images and
+in-training distance, `training.gan_watch`) is called by the engine, never named by a step, so it is
+no part of a run's name, as `config._NOT_IDENTIFYING` keeps how training is watched out of it.
 """
 from __future__ import annotations
 
@@ -57,20 +57,10 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def not_identifying(obj: Any) -> Any:
-    """Mark a class or function that watches a training without changing what it trains: the fingerprint
-    names it but does not read its code, so editing it renames no run."""
-    obj.__lab_not_identifying__ = True
-    return obj
-
-
 def _describe(obj: Any, parts: dict[str, str]) -> None:
     """Add `obj` (a function or class of ours) and everything of ours it names to `parts`."""
     key = getattr(obj, "__qualname__", repr(obj))
     if key in parts:
-        return
-    if getattr(obj, "__lab_not_identifying__", False):
-        parts[key] = "not identifying"
         return
     parts[key] = ""  # marks it visited before following names (recursion, mutual references)
     if isinstance(obj, type):
