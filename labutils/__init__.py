@@ -9,7 +9,7 @@ a module imports only from the layers above it in this list (tests/test_layers.p
     data      MNIST, abstract art, a GAN's images, loaders  labutils.data
     models    AE, VAE, DCGAN and its sampling, classifier   labutils.models
     metrics   measurements and metrics files                labutils.metrics
-    training  one engine, per-family steps, recipes         labutils.training
+    training  01's loop, the engine around it, the steps    labutils.training
     plots     figures                                       labutils.plots
     explore   figures to move by hand (ipywidgets)          labutils.explore
     summaries the notebooks' computed text and tables       labutils.summaries
