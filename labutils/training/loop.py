@@ -27,9 +27,9 @@ def train_loop(step: Step, train_loader, test_loader, epochs, trainer) -> None:
     `trainer` keeps the books: progress bars, the history, the NaN guard, a checkpoint after each epoch."""
     for epoch in epochs:
         step.train(True)                                      # training mode (BatchNorm uses the batch)
-        for batch in trainer.batches(train_loader, epoch):    # a new shuffle every epoch
+        for batch in trainer.batches(train_loader, epoch):    # the loader shuffles anew each epoch
             metrics = step.train_step(batch)                  # forward, loss, backward, one optimiser step
             trainer.log_batch(metrics)
         test_metrics = evaluate(step, test_loader) if test_loader is not None else {}
-        trainer.log_epoch(epoch, test_metrics, step.end_epoch(epoch))
+        trainer.log_epoch(epoch, test_metrics, step.end_epoch(epoch))  # end_epoch: the step's own (04's)
 # ---- end of notebooks/01_autoencoder.ipynb ----
