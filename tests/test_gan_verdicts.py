@@ -5,6 +5,7 @@ from labutils.metrics import verdicts
 from labutils.summaries import gan_verdicts
 
 EPOCHS = 20
+SWD_EPOCHS = [1, 3, 6, 9, 12, 15, 18, 20]   # enough points for a trend's interval that allows for autocorrelation
 
 
 def _epochs(g_slope=-0.05, d_level=1.2, d_drift=0.0):
@@ -20,7 +21,7 @@ def _diversity(ratio=0.9):
 
 
 def _verdicts(**changes):
-    args = {"epochs": _epochs(), "swd_epochs": [1, 5, 10, 15, 20], "swd_series": [90.0, 60.0, 50.0, 45.0, 41.0],
+    args = {"epochs": _epochs(), "swd_epochs": SWD_EPOCHS, "swd_series": [90.0, 79.0, 76.0, 64.0, 61.0, 49.0, 46.0, 37.0],
             "quality": {"swd": [40.0, 42.0, 41.0], "floor": [13.0, 14.0, 13.5]}, "diversity": _diversity(),
             "data_sweep": {0.25: [70.0, 72.0, 71.0], 1.0: [40.0, 42.0, 41.0]}, **changes}
     return gan_verdicts.decide(**args)
@@ -40,10 +41,13 @@ def test_a_straddling_trend_is_within_noise_both_ways():
     rng = np.random.default_rng(5)
     noisy = [{"train_g_loss": 2.0 + rng.normal(0, 0.3), "train_d_loss": 1.2} for _ in range(EPOCHS)]
     assert _decide(epochs=noisy)["The generator's loss decreases as it fools the discriminator"] == verdicts.WITHIN_NOISE
-    falling = gan_verdicts.slope_interval([10.0, 8.0, 6.0, 4.0, 2.0])
+    falling = gan_verdicts.slope_interval([10.0, 8.0, 6.0, 4.0, 2.0, 0.0, -2.0, -4.0])
     assert falling["estimate"] == -2.0 and falling["low"] <= -2.0 <= falling["high"]   # slope of y on x, not x on y
     assert gan_verdicts.slope_interval([1.0, 2.0, 3.0, 4.0])["low"] is None   # too few points for an interval
-    assert gan_verdicts.slope_interval([1.0, 2.0, 3.0, 4.0, 5.0])["low"] is not None
+    # 5 points cannot tell a trend from autocorrelated noise: the lag-1 correction leaves under 3 effective points
+    five = gan_verdicts.slope_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert five["low"] is None and five["effective_points"] < 3 and five["lag1_autocorrelation"] is not None
+    assert gan_verdicts.slope_interval(np.arange(8.0) + [0, .1, -.1, .1, -.1, .1, -.1, 0])["low"] is not None
 
 
 def test_the_gan_verdicts_read_the_trends_and_the_measurements():
@@ -58,7 +62,7 @@ def test_the_gan_verdicts_read_the_trends_and_the_measurements():
 
 
 def test_the_gan_verdicts_flip():
-    v = _decide(epochs=_epochs(g_slope=0.03, d_drift=0.5), swd_series=[40.0, 50.0, 60.0, 70.0, 80.0],
+    v = _decide(epochs=_epochs(g_slope=0.03, d_drift=0.5), swd_series=[40.0, 44.0, 50.0, 56.0, 62.0, 68.0, 74.0, 80.0],
                 quality={"swd": [20.0, 22.0], "floor": [13.0, 14.0]}, diversity=_diversity(0.2),
                 data_sweep={0.25: [40.0, 41.0], 1.0: [45.0, 46.0]})
     assert v["The generator's loss decreases as it fools the discriminator"] == verdicts.DOES_NOT_HOLD

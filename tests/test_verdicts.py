@@ -4,7 +4,7 @@ import pytest
 
 from labutils.metrics import verdicts
 from labutils.metrics.model_pair import PairMeasurements
-from labutils.metrics.uncertainty import bootstrap_interval, negated, repeat_interval, seed_range
+from labutils.metrics.uncertainty import bootstrap_interval, negated, repeat_interval, seed_range, t_interval
 from labutils.summaries import verdicts as mnist_verdicts
 
 
@@ -66,11 +66,29 @@ def test_negating_an_interval_swaps_its_bounds():
 
 def test_seed_range_and_repeats():
     assert seed_range([1.0, 3.0, 2.0]) == {"estimate": 2.0, "low": 1.0, "high": 3.0, "level": None, "seeds": 3,
-                                           "values": [1.0, 3.0, 2.0]}
+                                           "values": [1.0, 3.0, 2.0], "method": "range over seeds (a description)"}
     one = seed_range([0.5])
     assert one["low"] is None and one["high"] is None  # one seed: no interval, so no verdict beyond "within noise"
     repeated = repeat_interval(np.arange(101.0))
     assert repeated["estimate"] == 50.0 and repeated["low"] == pytest.approx(2.5) and repeated["repeats"] == 101
+
+
+def test_the_seed_t_interval_has_n_minus_1_degrees_of_freedom_and_none_for_one_seed():
+    three = t_interval([1.0, 3.0, 2.0])
+    half = 4.302652729749464 * 1.0 / np.sqrt(3)       # t_{2, 0.975} · s / √3, s = 1
+    assert three["low"] == pytest.approx(2.0 - half) and three["high"] == pytest.approx(2.0 + half)
+    assert three["df"] == 2 and three["level"] == 0.95 and three["method"] == "t over seeds"
+    assert three["low"] < 1.0 and three["high"] > 3.0   # wider than the range: 3 seeds say little
+    one = t_interval([0.5])
+    assert one["low"] is None and "one seed" in one["method"]
+    assert verdicts.Verdict("c", "r", "t", one).outcome == verdicts.WITHIN_NOISE
+
+
+def test_every_interval_says_its_method_and_level():
+    rng = np.random.default_rng(5)
+    for interval in (bootstrap_interval(rng.normal(size=(3, 50)), resamples=50),
+                     bootstrap_interval(rng.normal(size=50)), t_interval([1.0, 2.0]), repeat_interval([1.0, 2.0, 3.0])):
+        assert interval["method"] and interval["level"] == 0.95
 
 
 def test_a_record_has_the_interface_keys_and_the_table_reads_records():

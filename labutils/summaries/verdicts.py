@@ -2,8 +2,9 @@
 
 Each claim is one statistic of the AE/VAE pairs of every training seed (`metrics.model_pair`), oriented
 to hold above a threshold, with its interval (`metrics.uncertainty`): a comparison of per-image values
-gets a bootstrap over the test images and the seeds; a claim about a run's trend over epochs, one value
-per seed and their range. Each returns `labutils.metrics.verdicts.Verdict`s, the form every notebook records:
+gets the two-level interval over the seeds and the test images they share; a claim with one value per
+seed (a trend's margin, an MMD margin), the t interval on the per-seed values (no interval with one
+seed). Each returns `labutils.metrics.verdicts.Verdict`s, the form every notebook records:
 `ae_alone` for notebook 01, `vae_alone` for 02, `decide` (the comparisons) for 03.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from IPython.display import Markdown
 from labutils.metrics.frechet import frechet_distance
 from labutils.metrics.model_pair import PairMeasurements
 from labutils.metrics.trends import trend
-from labutils.metrics.uncertainty import bootstrap_interval, negated, seed_range
+from labutils.metrics.uncertainty import bootstrap_interval, negated, t_interval
 from labutils.metrics.verdicts import DOES_NOT_HOLD, HOLDS, OUTCOMES, WITHIN_NOISE, Verdict
 
 # "Stable": over the last 20% of the epochs (`trend`) a series drifts by less than 2% of its final
@@ -57,11 +58,11 @@ def _frechet_ratio(rows: np.ndarray) -> float:
 
 def ae_alone(test_losses: Sequence[Sequence[float]]) -> list[Verdict]:
     """Notebook 01's verdict, on the AE's per-epoch test loss of each seed."""
-    ae_plateau = seed_range([stability_margin(loss) for loss in test_losses])
+    ae_plateau = t_interval([stability_margin(loss) for loss in test_losses])
     return [
         Verdict("AE loss plateaus", "report 1",
                 f"{100 * STABLE_TOLERANCE:.0f}% minus the AE test loss's drift over the last 20% of the epochs "
-                f"(a run of at least {STABLE_MIN_EPOCHS} epochs), per seed", ae_plateau,
+                f"(a run of at least {STABLE_MIN_EPOCHS} epochs), per seed (t interval over the seeds)", ae_plateau,
                 evidence="drifts: " + ", ".join(f"{100 * trend(loss)['tail_relative_change']:+.1f}%"
                                                 for loss in test_losses)),
     ]
@@ -69,13 +70,15 @@ def ae_alone(test_losses: Sequence[Sequence[float]]) -> list[Verdict]:
 
 def vae_alone(test_kls: Sequence[Sequence[float]]) -> list[Verdict]:
     """Notebook 02's verdicts, on the VAE's per-epoch test KL of each seed."""
-    kl_rise = seed_range([early_rise(kl) for kl in test_kls])
-    kl_stable = seed_range([stability_margin(kl) for kl in test_kls])
+    kl_rise = t_interval([early_rise(kl) for kl in test_kls])
+    kl_stable = t_interval([stability_margin(kl) for kl in test_kls])
     return [
         Verdict("KL divergence increases initially", "report 1",
-                "test KL at the end of the first 20% of the epochs minus at epoch 1 (nats), per seed", kl_rise),
+                "test KL at the end of the first 20% of the epochs minus at epoch 1 (nats), per seed (t interval "
+                "over the seeds)", kl_rise),
         Verdict("KL divergence stabilises", "report 1",
-                f"{100 * STABLE_TOLERANCE:.0f}% minus the test KL's drift over the last 20% of the epochs, per seed",
+                f"{100 * STABLE_TOLERANCE:.0f}% minus the test KL's drift over the last 20% of the epochs, per seed "
+                "(t interval)",
                 kl_stable, evidence=f"final test KL {np.mean([kl[-1] for kl in test_kls]):.2f} nats, mean over "
                                     f"{len(test_kls)} seed(s)"),
     ]
@@ -92,7 +95,7 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
     features = [np.concatenate([p.generated_features[k] for k in ("ae_prior", "vae_prior", "test")], axis=1)
                 for p in pairs]
     generation = bootstrap_interval(features, _frechet_ratio, resamples=FRECHET_RESAMPLES, seed=seed, method="basic")
-    prior = seed_range([p.aggregate["mmd"]["threshold_95"] - p.aggregate["mmd"]["mmd2"] for p in pairs])
+    prior = t_interval([p.aggregate["mmd"]["threshold_95"] - p.aggregate["mmd"]["mmd2"] for p in pairs])
     kl_last = np.mean([p.test_kl[-1] for p in pairs])
     p_values = ", ".join(f"{p.aggregate['mmd']['p_value']:.3f}" for p in pairs)
     fit_kl = np.mean([p.aggregate["gaussian_fit_kl"] for p in pairs])
@@ -121,7 +124,7 @@ def decide(pairs: Sequence[PairMeasurements], seed: int = 0) -> list[Verdict]:
                 evidence=f"holds when the AE's samples are more than {GENERATION_FAILS_RATIO}× as far as the VAE's"),
         Verdict("The KL term ensures the latent space approximates a standard normal distribution", "report 1",
                 "MMD test's 95% threshold minus the MMD² between draws from q(z) and from N(0, I) (notebook 02's "
-                "test), per seed: above 0 when the test cannot tell them apart", prior,
+                "test), per seed (t interval): above 0 when the test cannot tell them apart", prior,
                 evidence=f"p = {p_values}; KL of q(z)'s Gaussian fit to N(0, I) {fit_kl:.2f} nats"),
     ]
 

@@ -1,0 +1,111 @@
+"""Do the verdicts' intervals cover as often as they say? Each method is run on many simulated data sets
+with a known answer; a method fails when its coverage is more than 5 points below its stated level.
+
+The lab's former methods are run through the same check and are expected to fail it: the percentile
+bootstrap over 3 seeds, Theil-Sen's interval on autocorrelated epochs, and the smallest of ten separate
+95% intervals for the rarest digit. An interval that could not be had (too few effective points) is
+counted as covering: its verdict is "within noise", never a wrong decision.
+"""
+import numpy as np
+import pytest
+from scipy.stats import theilslopes
+
+from labutils.metrics import trends
+from labutils.metrics.uncertainty import LEVEL, bootstrap_interval, percentile_over_seeds, t_interval
+from labutils.summaries.gan_verdicts import clopper_pearson, rarest_digit_share
+
+DRAWS = 400
+ALLOWED_SHORTFALL = 0.05
+GOOD_ENOUGH = LEVEL - ALLOWED_SHORTFALL
+
+
+def _coverage(intervals, truth) -> float:
+    return float(np.mean([i["low"] is None or i["low"] <= truth <= i["high"] for i in intervals]))
+
+
+def _seeds_and_images(rng, seeds=3, images=200, seed_sd=1.0, image_sd=1.0, shared_sd=1.0):
+    """(draws, seeds, images) per-image values with true mean 0: a seed effect, an image effect every
+    seed shares (the same test images), and each seed's own per-image noise."""
+    return (rng.normal(0, seed_sd, (DRAWS, seeds, 1)) + rng.normal(0, shared_sd, (DRAWS, 1, images))
+            + rng.normal(0, image_sd, (DRAWS, seeds, images)))
+
+
+def test_the_t_interval_over_three_seeds_covers():
+    values = np.random.default_rng(0).normal(0.0, 1.0, (DRAWS, 3))
+    coverage = _coverage([t_interval(v) for v in values], 0.0)
+    print(f"t over 3 seeds: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+@pytest.mark.parametrize("seed_sd", [0.5, 0.05, 0.0])   # seeds dominate (as in 03), images dominate, no seed effect
+def test_the_two_level_interval_over_seeds_and_shared_images_covers(seed_sd):
+    data = _seeds_and_images(np.random.default_rng(1), seed_sd=seed_sd, image_sd=1.0, shared_sd=0.5)
+    coverage = _coverage([bootstrap_interval(d, resamples=200, seed=i) for i, d in enumerate(data)], 0.0)
+    print(f"two-level t, seed sd {seed_sd}: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_the_one_seed_image_bootstrap_covers_the_image_noise():
+    data = np.random.default_rng(2).exponential(1.0, (DRAWS, 200))
+    coverage = _coverage([bootstrap_interval(d, resamples=300, seed=i) for i, d in enumerate(data)], 1.0)
+    print(f"percentile bootstrap over images, one seed: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_the_former_percentile_bootstrap_over_three_seeds_does_not_cover():
+    """Expected to fall short: with 3 seeds it is no wider than their range (coverage about 73%)."""
+    data = _seeds_and_images(np.random.default_rng(1), seed_sd=0.5, image_sd=1.0, shared_sd=0.0)
+    coverage = _coverage([percentile_over_seeds(d, resamples=200, seed=i) for i, d in enumerate(data)], 0.0)
+    print(f"former percentile bootstrap over 3 seeds: {coverage:.3f}")
+    assert coverage < GOOD_ENOUGH
+
+
+def _ar1(rng, points, phi):
+    """(DRAWS, points) stationary AR(1) noise, unit innovations."""
+    noise = rng.normal(size=(DRAWS, points))
+    series = np.empty_like(noise)
+    series[:, 0] = noise[:, 0] / np.sqrt(1 - phi ** 2)
+    for t in range(1, points):
+        series[:, t] = phi * series[:, t - 1] + noise[:, t]
+    return series
+
+
+@pytest.mark.parametrize("points, phi", [(30, 0.0), (30, 0.5), (15, 0.5)])
+def test_the_trend_interval_allowing_for_autocorrelation_covers(points, phi):
+    slope = 0.1
+    data = _ar1(np.random.default_rng(3), points, phi) + slope * np.arange(points)
+    fits = [trends.slope_interval(y) for y in data]
+    coverage = _coverage(fits, slope)
+    undecided = np.mean([f["low"] is None for f in fits])
+    print(f"trend, n_eff t, {points} points, phi {phi}: {coverage:.3f} ({undecided:.3f} without an interval)")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_theil_sen_on_autocorrelated_epochs_does_not_cover():
+    """Expected to fall short: Sen's interval takes the epochs as independent."""
+    data = _ar1(np.random.default_rng(3), 30, 0.5)
+    x = np.arange(30.0)
+    fits = [theilslopes(y, x, alpha=LEVEL) for y in data]
+    coverage = _coverage([{"low": f[2], "high": f[3]} for f in fits], 0.0)
+    print(f"former Theil-Sen, 30 points, phi 0.5: {coverage:.3f}")
+    assert coverage < GOOD_ENOUGH
+
+
+SHARES = np.full(10, 0.1)   # ten equal shares: the rarest digit's hardest case, every digit could be the rarest
+
+
+def test_the_rarest_digits_simultaneous_interval_covers():
+    counts = np.random.default_rng(4).multinomial(1000, SHARES, size=DRAWS)
+    digits = [np.repeat(np.arange(10), c) for c in counts]
+    coverage = _coverage([rarest_digit_share(d) for d in digits], SHARES.min())
+    print(f"rarest digit, Bonferroni over ten: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_the_smallest_of_ten_separate_intervals_does_not_cover():
+    """Expected to fall short: each digit's 95% interval alone, then their smallest bounds (about 77%)."""
+    counts = np.random.default_rng(4).multinomial(1000, SHARES, size=DRAWS)
+    low, high = clopper_pearson(counts, 1000, LEVEL)
+    coverage = float(np.mean((low.min(axis=1) <= SHARES.min()) & (SHARES.min() <= high.min(axis=1))))
+    print(f"former rarest digit, ten separate 95% intervals: {coverage:.3f}")
+    assert coverage < GOOD_ENOUGH
