@@ -174,17 +174,31 @@ def verdict_rows(metrics: dict[str, dict]) -> list[dict]:
 
 
 def verdicts_markdown(metrics: dict[str, dict]) -> str:
-    """The reports' claims and their verdicts, one table row each; empty when no notebook recorded any."""
-    from labutils.metrics.verdicts import interval_text  # the verdicts' one format (kept out of the torch-free import)
+    """The reports' claims and their verdicts, one table row each, with each verdict's error rate and
+    whether it survives Holm's correction over the run's verdicts, and a sentence that counts them;
+    empty when no notebook recorded any."""
+    # the verdicts' one format (kept out of the torch-free import)
+    from labutils.metrics.verdicts import error_rate, holm, holm_text, interval_text, p_value
 
     rows = verdict_rows(metrics)
     if not rows:
         return ""
+    # A record written before p-values were kept gets one from its interval, where the interval allows it.
+    rows = [{**r, "p_value": r.get("p_value", p_value(r["interval"], r["interval"]["threshold"]))} for r in rows]
+    corrected = holm(rows)
+    rates = [r.get("error_rate", error_rate(r["interval"])) for r in rows]
     lines = [f"| `{r['notebook']}` | {r['report']} | {r['claim']} | **{r['outcome']}** | "
-             f"{interval_text(r['interval'])}, {r['interval'].get('holds', 'above')} {r['interval']['threshold']:g} |"
-             for r in rows]
-    return "\n".join(["| notebook | report | claim | verdict | statistic [interval], holds when |",
-                      "|---|---|---|---|---|", *lines])
+             f"{interval_text(r['interval'])}, {r['interval'].get('holds', 'above')} {r['interval']['threshold']:g} | "
+             f"{'—' if rate is None else f'{100 * rate:.0f}%'} | {holm_text(r, c)} |"
+             for r, c, rate in zip(rows, corrected, rates)]
+    decided = [c for r, c in zip(rows, corrected) if r["outcome"] != "within noise"]
+    without = sum(r["p_value"] is None for r in rows)
+    sentence = (f"Each verdict's error rate is the chance that its interval misses (1 − its level). Over the "
+                f"{len(rows)} verdicts as one family, Holm's correction (family-wise error 5%) keeps "
+                f"{sum(c['survives'] for c in decided)} of the {len(decided)} decided ones"
+                + (f"; {without} have no p-value (no interval, or a record that kept none)" if without else "") + ".")
+    return "\n".join(["| notebook | report | claim | verdict | statistic [interval], holds when | error rate | "
+                      "p, Holm over the run |", "|---|---|---|---|---|---|---|", *lines, "", sentence])
 
 
 def _table(rows: list[Row]) -> str:

@@ -328,11 +328,26 @@ def test_the_verdicts_of_every_notebook_in_one_table_in_notebook_order():
     metrics = {"04_gan": {"verdicts": [noisy.record()]}, "03_evaluation": {"verdicts": [holds.record()]},
                "02_vae": {}}
     table = lab_results.verdicts_markdown(metrics).splitlines()
-    assert table[0].startswith("| notebook | report | claim | verdict |") and len(table) == 4
+    assert table[0].startswith("| notebook | report | claim | verdict |") and len(table) == 6
     assert table[2].startswith("| `03_evaluation` | report 1 | the AE reconstructs better | **holds** | 0.01 [0.005, 0.02]")
     assert table[3].startswith("| `04_gan` | both reports | G's loss decreases | **within noise** |")
+    assert table[2].endswith("| 5% | no p-value |") and "Holm" in table[5]
     assert lab_results.verdicts_markdown({"02_vae": {}}) == ""
     assert "**holds**" not in lab_results.headline_markdown({}, metrics)  # the claims are their own section
+
+
+def test_the_claims_table_gives_each_verdict_s_error_rate_and_its_fate_under_holm():
+    from labutils.metrics.uncertainty import t_interval
+    from labutils.metrics.verdicts import Verdict
+
+    clear = Verdict("clear", "report 1", "t", t_interval([1.0, 1.1, 0.9, 1.05, 0.95])).record()     # p ~ 1e-5
+    marginal = Verdict("marginal", "report 1", "t", t_interval([0.1, 0.5, 0.35, 0.02, 0.4])).record()  # p = 0.040
+    noisy = Verdict("noisy", "report 2", "t", t_interval([-1.0, 1.0, 0.5])).record()
+    table = lab_results.verdicts_markdown({"02_vae": {"verdicts": [clear, marginal, noisy]}}).splitlines()
+    assert table[2].endswith("| 5% | p = 9.3e-06, survives Holm |")
+    assert "**holds**" in table[3] and table[3].endswith("| 5% | p = 0.04, not after Holm |")   # 2 × 0.040 > 0.05
+    assert "undecided" in table[4]
+    assert table[-1].startswith("Each verdict's error rate") and "of the 2 decided ones" in table[-1]
 
 
 def _verdict(claim, estimate, low, high):

@@ -91,6 +91,24 @@ def test_every_interval_says_its_method_and_level():
         assert interval["method"] and interval["level"] == 0.95
 
 
+def test_the_p_value_is_below_the_error_rate_exactly_when_the_interval_excludes_the_threshold():
+    for values in ([0.1, 0.2, 0.3], [0.1, 0.2, -0.05], [-1.0, -2.0, -1.5], [0.01, 0.5, 0.9]):
+        record = verdicts.Verdict("c", "r", "t", t_interval(values)).record()
+        assert (record["p_value"] < record["error_rate"]) == (record["outcome"] != verdicts.WITHIN_NOISE)
+    repeats = verdicts.Verdict("c", "r", "t", repeat_interval([1.0, 2.0, 3.0, 4.0, 5.0])).record()
+    assert repeats["p_value"] == pytest.approx(2 / 32)   # a sign test: 5 of 5 above 0
+
+
+def test_holm_corrects_over_the_family():
+    records = [{"p_value": p, "outcome": o} for p, o in ((0.001, verdicts.HOLDS), (0.02, verdicts.HOLDS),
+                                                         (0.04, verdicts.DOES_NOT_HOLD), (0.3, verdicts.WITHIN_NOISE),
+                                                         (None, verdicts.HOLDS))]
+    corrected = verdicts.holm(records)
+    assert [c["holm_p"] for c in corrected][:4] == pytest.approx([0.004, 0.06, 0.08, 0.3])
+    assert corrected[4]["holm_p"] is None
+    assert [c["survives"] for c in corrected] == [True, False, False, False, False]
+
+
 def test_a_record_has_the_interface_keys_and_the_table_reads_records():
     v = verdicts.Verdict("claim", "report 1", "the test", {"estimate": 0.2, "low": -0.1, "high": 0.5, "level": 0.95,
                                                             "seeds": 3, "images": 100}, evidence="numbers")

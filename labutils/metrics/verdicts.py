@@ -10,8 +10,14 @@ over test images and seeds, a trend's confidence interval, or repeats of a measu
 - **within noise**: the interval straddles it (or there is none), so another seed or sample could
   decide either way.
 
+Each verdict's error rate is 1 − its interval's level (5% for a 95% interval): the chance that such an
+interval misses. Many verdicts at once make some error likely, so each record also has the p-value of
+the test its interval inverts (`p_value`), and
+`holm` says which verdicts of one family (one run's, or one table's) still hold or fail after Holm's
+step-down correction (Holm 1979), which keeps the chance of any wrong decided verdict under 5%.
+
 Each notebook's metrics file carries `verdicts`, a list of `Verdict.record()` dicts:
-{claim, report, outcome, evidence, interval, test, point_outcome}.
+{claim, report, outcome, evidence, interval, test, point_outcome, p_value, error_rate}.
 """
 from __future__ import annotations
 
@@ -19,7 +25,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 HOLDS, DOES_NOT_HOLD, WITHIN_NOISE = "holds", "does not hold", "within noise"
 OUTCOMES = (HOLDS, DOES_NOT_HOLD, WITHIN_NOISE)
@@ -44,6 +52,65 @@ def point_outcome(estimate: float, threshold: float = 0.0, direction: str = "abo
     if not math.isfinite(estimate):
         return WITHIN_NOISE
     return HOLDS if (estimate > threshold) == (direction == "above") else DOES_NOT_HOLD
+
+
+def p_value(interval: Mapping[str, Any], threshold: float = 0.0) -> float | None:
+    """The two-sided p-value of "the statistic equals `threshold`" from the test the interval inverts:
+    for a t interval, p < 1 − level exactly when the interval excludes the threshold; for a bootstrap or
+    repeats, approximately. None where there is no interval.
+
+    - t intervals (`se`, `df`: seeds, two-level, trends; a one-seed image bootstrap as a normal with its
+      draws' spread): 2 · P(T_df > |estimate − threshold| / se).
+    - repeats (`values`): a sign test on how many repeats fall on each side. Its smallest p with 5
+      repeats is 2/32 = 0.0625: the central range of 5 repeats decides where this test cannot, which says
+      that range is not a confidence interval (the GAN's repeats are issue 25's item 3).
+    - the rarest digit (`counts`): "every share above" holds when each digit's one-sided exact test
+      does (the largest of their p-values, an intersection-union test); "some share below" needs one
+      digit, Bonferroni over ten; the smaller of the two, doubled.
+    - two margins that must both hold (`parts`): the larger of their p-values when the smaller estimate
+      is above the threshold, else twice the smaller (Bonferroni).
+    """
+    if interval.get("low") is None or not np.isfinite(interval["estimate"]):
+        return None
+    if "parts" in interval:
+        parts = [p_value(part, threshold) for part in interval["parts"]]
+        if any(p is None for p in parts):
+            return None
+        return max(parts) if interval["estimate"] > threshold else min(1.0, 2 * min(parts))
+    if "counts" in interval:
+        counts, total = np.asarray(interval["counts"]), interval["samples"]
+        above = max(stats.binom.sf(c - 1, total, threshold) for c in counts)    # P(X >= c): each share above
+        below = min(1.0, len(counts) * min(stats.binom.cdf(c, total, threshold) for c in counts))
+        return float(min(1.0, 2 * min(above, below)))
+    if "se" in interval and "df" in interval:
+        if interval["se"] == 0:
+            return 0.0 if interval["estimate"] != threshold else 1.0
+        return float(2 * stats.t.sf(abs(interval["estimate"] - threshold) / interval["se"], interval["df"]))
+    if "repeats" in interval and "values" in interval:
+        values = np.asarray(interval["values"])
+        fewer = int(min((values < threshold).sum(), (values > threshold).sum()))
+        return float(stats.binomtest(fewer, int((values != threshold).sum()) or 1).pvalue)
+    return None
+
+
+def holm(records: Iterable[Mapping[str, Any]], alpha: float = 0.05) -> list[dict[str, Any]]:
+    """Holm's step-down correction over a family of verdict records: per record its Holm-adjusted p
+    (None without a p-value) and whether its decided outcome survives (adjusted p < alpha). A verdict
+    without a p-value, or within noise, survives nothing. The family is what is passed: one run's verdicts."""
+    records = list(records)
+    tested = sorted((r["p_value"], i) for i, r in enumerate(records) if r.get("p_value") is not None)
+    adjusted: dict[int, float] = {}
+    running = 0.0
+    for rank, (p, i) in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * p))
+        adjusted[i] = running
+    return [{"holm_p": adjusted.get(i), "survives": adjusted.get(i) is not None and adjusted[i] < alpha
+             and r["outcome"] != WITHIN_NOISE} for i, r in enumerate(records)]
+
+
+def error_rate(interval: Mapping[str, Any]) -> float | None:
+    """1 − the interval's level: the chance that an interval made this way misses (None: no interval)."""
+    return None if interval.get("low") is None or not interval.get("level") else round(1 - interval["level"], 4)
 
 
 @dataclass(frozen=True)
@@ -71,7 +138,8 @@ class Verdict:
         """The verdict as the metrics file keeps it."""
         return {"claim": self.claim, "report": self.report, "outcome": self.outcome, "evidence": self.evidence,
                 "interval": {**self.interval, "threshold": self.threshold, "holds": self.direction}, "test": self.test,
-                "point_outcome": self.point_outcome, **({"notes": dict(self.notes)} if self.notes else {})}
+                "point_outcome": self.point_outcome, "p_value": p_value(self.interval, self.threshold),
+                "error_rate": error_rate(self.interval), **({"notes": dict(self.notes)} if self.notes else {})}
 
 
 def interval_text(interval: Mapping[str, Any], digits: int = 3) -> str:
@@ -80,21 +148,38 @@ def interval_text(interval: Mapping[str, Any], digits: int = 3) -> str:
         return f"{interval['estimate']:.{digits}g} (no interval: one seed, or too few points)"
     over = (f"{interval['seeds']} seed(s) × {interval['images']} images" if "images" in interval else
             f"{interval['repeats']} repeats" if "repeats" in interval else
-            f"range over {interval['seeds']} seed(s)" if "seeds" in interval else
-            f"trend over {interval['points']} points" if "points" in interval else "")
+            (f"t over {interval['seeds']} seeds" if interval.get("level") else
+             f"range over {interval['seeds']} seed(s)")
+            if "seeds" in interval else
+            f"trend over {interval['points']} points, lag-1 autocorrelation {interval['lag1_autocorrelation']:.2f}"
+            if interval.get("lag1_autocorrelation") is not None else
+            f"trend over {interval['points']} points" if "points" in interval else
+            f"{interval['samples']} samples, simultaneous" if "samples" in interval else "")
     level = f"{100 * interval['level']:.0f}% " if interval.get("level") else ""
     return (f"{interval['estimate']:.{digits}g} [{interval['low']:.{digits}g}, {interval['high']:.{digits}g}]"
             + (f" ({level}{over})" if over else ""))
 
 
+def holm_text(record: Mapping[str, Any], corrected: Mapping[str, Any]) -> str:
+    """'p = 0.003, survives Holm' / 'p = 0.04, not after Holm' / 'no p-value': one cell of the tables."""
+    if record.get("p_value") is None:
+        return "no p-value"
+    if record["outcome"] == WITHIN_NOISE:
+        return f"p = {record['p_value']:.2g}, undecided"
+    return f"p = {record['p_value']:.2g}, " + ("survives Holm" if corrected["survives"] else "not after Holm")
+
+
 def table(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> pd.DataFrame:
-    """The verdicts as a table, from `Verdict`s or their records (a metrics file's `verdicts`)."""
+    """The verdicts as a table, from `Verdict`s or their records (a metrics file's `verdicts`); "Holm"
+    corrects over the verdicts given (one notebook's here; the README's table over the whole run)."""
+    records = [v.record() if isinstance(v, Verdict) else v for v in verdicts]
     rows = []
-    for v in verdicts:
-        r = v.record() if isinstance(v, Verdict) else v
+    for r, corrected in zip(records, holm([{**r, "p_value": r.get("p_value")} for r in records])):
+        rate = r.get("error_rate", error_rate(r["interval"]))
         rows.append({"report": r["report"], "claim": r["claim"], "verdict": r["outcome"],
                      "statistic [interval]": interval_text(r["interval"]),
                      "holds when": f"{r['interval'].get('holds', 'above')} {r['interval']['threshold']:g}",
+                     "error rate": "—" if rate is None else f"{100 * rate:.0f}%", "Holm": holm_text(r, corrected),
                      "test": r["test"], "evidence": r["evidence"]})
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
 
