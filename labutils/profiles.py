@@ -1,16 +1,31 @@
-"""Parameter sets for the headless runs, in one place.
+"""Parameter sets, in one place: chosen on a notebook's page or injected by the headless runs.
 
-`make run-all PROFILE=...` injects `parameters(profile, notebook)` into each notebook's
-parameters cell with papermill, so every profile runs the same code:
-
-- full:  the lab reports' hyperparameters, which are the notebooks' own defaults;
+- full:  the lab reports' hyperparameters (FULL);
 - quick: a CPU-friendly run that still gives recognisable figures;
 - smoke: seconds per notebook, for the tests.
+
+A notebook's parameters cell starts with `profile` ("auto": full on a CUDA GPU, quick otherwise) and
+leaves every parameter that a profile changes at None; `resolve` fills those with the profile's
+values and keeps any value typed there. `make run-all PROFILE=...` injects `parameters(profile,
+notebook)` after that cell with papermill, so every profile runs the same code.
 """
 from __future__ import annotations
 
 from typing import Any
 
+# The full profile's value of every parameter that some profile changes: the reports' set-up. These are
+# the parameters a notebook leaves at None; quick and smoke change some of them (PROFILES).
+FULL: dict[str, dict[str, Any]] = {
+    "01_autoencoder": {"num_epochs": 50, "train_size": None, "test_size": None, "seeds": 3},
+    "02_vae": {"num_epochs": 50, "train_size": None, "test_size": None, "seeds": 3, "collapse_demo_epochs": 5,
+               "exercise_epochs": 10},
+    "03_evaluation": {"tsne_samples": 5000, "classifier_epochs": 4, "iwae_k": 1000, "iwae_images": 1000, "seeds": 3},
+    # image_size None: the data set's own (64 px for art, 32 for MNIST).
+    "04_gan": {"image_size": None, "num_epochs": 100, "train_size": None, "variant_epochs": 25, "options_epochs": 200,
+               "swd_images": 1024, "classifier_epochs": 4, "data_fractions": (0.25, 0.5, 1.0), "exercise_epochs": 250},
+}
+
+# What each profile changes from FULL, and what papermill injects (the full profile injects nothing).
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {},
     "quick": {
@@ -72,6 +87,48 @@ def parameters(profile: str, notebook: str) -> dict[str, Any]:
     base, extra = EXTRA_RUNS.get(notebook, (notebook, {}))
     own = PROFILES[profile].get(notebook, {}) if base != notebook else {}
     return {"profile": profile, **HEADLESS, **PROFILES[profile].get(base, {}), **extra, **own}
+
+
+def choose(profile: str, device: str = "auto") -> str:
+    """The profile a notebook runs: `profile` itself, or for "auto" full on a CUDA GPU and quick otherwise.
+
+    Says which in one line, before anything trains.
+    """
+    from labutils.runtime import describe_device, get_device
+
+    if profile != "auto" and profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}: choose 'auto' or one of {', '.join(PROFILES)}.")
+    if profile == "auto":
+        used = get_device(device)
+        chosen = "full" if used.type == "cuda" else "quick"
+        print(f"profile: {chosen} (\"auto\" on {describe_device(used)}: full on a CUDA GPU, quick otherwise)")
+        return chosen
+    print(f"profile: {profile}")
+    return profile
+
+
+def profile_values(profile: str, notebook: str) -> dict[str, Any]:
+    """The value under `profile` of every parameter that a profile changes in `notebook` (or an EXTRA_RUNS name)."""
+    base, _ = EXTRA_RUNS.get(notebook, (notebook, {}))
+    return {**FULL[base], **parameters(profile, notebook)}
+
+
+def resolve(profile: str, notebook: str, **given: Any) -> dict[str, Any]:
+    """The values in force, in the order given: each `given` value, or the profile's where it is None.
+
+    `given` must name every parameter that some profile changes in `notebook` (FULL's names), so that
+    none is forgotten. Prints them as a table, with where each came from.
+    """
+    needed = FULL[EXTRA_RUNS.get(notebook, (notebook, {}))[0]]
+    if set(given) != set(needed):
+        raise ValueError(f"{notebook}: resolve needs the parameters {', '.join(needed)}, got {', '.join(given)}.")
+    values = profile_values(profile, notebook)
+    in_force = {name: values[name] if value is None else value for name, value in given.items()}
+    width = max(map(len, in_force))
+    for name, value in in_force.items():
+        source = f"{profile} profile" if given[name] is None else "set above"
+        print(f"  {name:<{width}}  {value!r:<18} {source}")
+    return in_force
 
 
 def config_parameters(profile: str, notebook: str, config_class) -> dict[str, Any]:

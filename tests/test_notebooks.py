@@ -11,7 +11,7 @@ import pytest
 from labtools import notebook_setup
 from labutils.config import AEConfig, GANConfig, VAEConfig, config_fields
 from labtools.pipeline import all_runs
-from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
+from labutils.profiles import EXTRA_RUNS, FULL, PROFILES, parameters
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -30,8 +30,9 @@ def _notebook_parameters(stem):
 
 @pytest.mark.parametrize("stem, config_class", CONFIG_OF.items())
 def test_notebook_defaults_are_the_config_defaults(stem, config_class):
-    """The full profile injects nothing: the notebook's own defaults must be the reports' (the config's)."""
-    params = _notebook_parameters(stem)
+    """Under the full profile the notebook's defaults, with those left at None taking FULL's values, must be
+    the reports' (the config's)."""
+    params = {**_notebook_parameters(stem), **FULL[stem]}
     given = {name: value for name, value in params.items() if name in config_fields(config_class)}
     # Compared as the config resolves them (e.g. the GAN's image_size None is the data set's own size).
     built, defaults = config_class(**given).to_dict(), config_class().to_dict()
@@ -64,6 +65,9 @@ def _parameters_text(path):
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
 def test_the_parameters_text_names_exactly_the_parameters_that_are_not_config_fields(path):
     text, config_class = _parameters_text(path), CONFIG_OF.get(path.stem)
+    # The parameters cell leaves the profile's parameters at None (tests/test_profiles.py): the text says so.
+    assert "left at `None` takes the profile's value" in " ".join(text.split()), \
+        f"{path.name}: its Parameters text should say what a parameter left at None means"
     claims = NOT_FIELDS.findall(text)
     if config_class is None:
         assert "no config of its own" in text and not claims, \
@@ -218,8 +222,11 @@ def parameters_rebound(path: Path) -> dict[int, set[str]]:
     cells = nbformat.read(path, as_version=4).cells
     start = _parameters_cell(cells)
     parameters = bound_names(cells[start].source)
+    # The cell after resolves the profile and the parameters left at None (tests/test_profiles.py); it
+    # keeps every value it is given, so rerunning it changes nothing.
+    resolved = {"profile", *FULL.get(path.stem, {}), "in_force"}
     return {i: found for i, c in enumerate(cells[start + 1:], start + 1)
-            if c.cell_type == "code" and (found := bound_names(c.source) & parameters)}
+            if c.cell_type == "code" and (found := bound_names(c.source) & parameters - (resolved if i == start + 1 else set()))}
 
 
 def test_bound_names_are_the_cells_own_and_not_a_scopes_inside_it():
