@@ -85,3 +85,15 @@ def test_one_epoch_gives_no_trend_and_mnist_adds_its_digit_verdicts():
     assert mnist["The generated digits are diverse: every digit is drawn"] == verdicts.HOLDS
     assert _decide(digits=np.repeat(np.arange(9), 50))["The generated digits are diverse: every digit is drawn"] \
         == verdicts.DOES_NOT_HOLD
+
+
+def test_each_trend_and_digit_verdict_s_p_value_agrees_with_its_interval():
+    # A t interval (trends, margins) and the digits' exact tests decide at p < error rate exactly when the
+    # interval does; repeats' sign test is left out: with 5 repeats it cannot go below 0.0625 (see p_value).
+    digits = np.repeat(np.arange(10), [100] * 9 + [30])
+    for flat in (0.0, 0.03):
+        for v in _verdicts(epochs=_epochs(g_slope=flat), digits=digits):
+            r = v.record()
+            if r["p_value"] is None or "repeats" in r["interval"]:
+                continue
+            assert (r["p_value"] < r["error_rate"]) == (r["outcome"] != verdicts.WITHIN_NOISE), r["claim"]
