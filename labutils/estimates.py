@@ -41,6 +41,8 @@ OTHER_SECONDS = {
     "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 45, "04_gan_mnist": 15},
 }
 OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]
+# A run that trained for less is mostly set-up (a smoke run's): it would overstate an epoch's cost.
+MIN_SECONDS = 5.0
 
 
 @dataclass
@@ -75,6 +77,8 @@ def measured_costs(directory: Path | None = None, newest: int = 8) -> dict[str, 
                 state = torch.load(path, map_location="cpu", weights_only=False)
                 epochs, iterations = state["history"]["epochs"], state["history"]["iterations"]
                 batches = len(next(iter(iterations.values()), []))
+                if sum(row["seconds"] for row in epochs) < MIN_SECONDS:
+                    continue
                 seconds += sum(row["seconds"] for row in epochs)  # `iterations` holds every batch of every epoch
                 work += batches * state["config"]["batch_size"] * _pixels(state["config"], family)
             except (OSError, KeyError, RuntimeError, StopIteration, TypeError):
