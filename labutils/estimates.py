@@ -35,9 +35,10 @@ REFERENCE_COSTS = {"autoencoder": 1.23 / MNIST_TRAIN / 784, "vae": 1.25 / MNIST_
                    "classifier": 3.13 / MNIST_TRAIN / 784, "gan": 4.21 / 2816 / (32 * 32)}
 # Seconds a notebook spends beside training (data, evaluation, figures, verdicts) on that machine, by
 # profile: quick's is the run at b89bc76 less its training (01 58 - 49 s, 02 65 - 51, 03 122 - 13,
-# 04 692 - 528); smoke's the smoke run's; full's the quick run's (a lower bound: 03's IWAE grows with k).
+# 04 692 - 528; 04 on MNIST 53 s with its run loaded, at e597a60); smoke's the smoke run's; full's the
+# quick run's (a lower bound: 03's IWAE and 04's measures grow with their samples).
 OTHER_SECONDS = {
-    "quick": {"01_autoencoder": 9, "02_vae": 14, "03_evaluation": 110, "04_gan": 165, "04_gan_mnist": 100},
+    "quick": {"01_autoencoder": 9, "02_vae": 14, "03_evaluation": 110, "04_gan": 165, "04_gan_mnist": 53},
     "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 45, "04_gan_mnist": 15},
 }
 OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]
@@ -165,7 +166,9 @@ def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) 
     if values["exercise_epochs"]:  # a tenth of every image, at 32 px
         few = config.replace(image_size=32, train_size=images // 10, num_epochs=values["exercise_epochs"])
         plan += [run("exercise", few.replace(diffaugment=d), images // 10) for d in (False, True)]
-    assert all(p.pixels == pixels or p.section == "exercise" for p in plan)
+    if config.dataset == "mnist":  # the digit classifier that scores its samples (03's)
+        plan.append(_classifier(values["classifier_epochs"], config.seed))
+    assert all(p.pixels == pixels for p in plan if p.family == "gan" and p.section != "exercise")
     return plan
 
 
