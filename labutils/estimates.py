@@ -10,7 +10,9 @@ notebook's OTHER_SECONDS of the profile chosen.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -35,11 +37,12 @@ REFERENCE_COSTS = {"autoencoder": 1.23 / MNIST_TRAIN / 784, "vae": 1.25 / MNIST_
                    "classifier": 3.13 / MNIST_TRAIN / 784, "gan": 4.21 / 2816 / (32 * 32)}
 # Seconds a notebook spends beside training (data, evaluation, figures, verdicts) on that machine, by
 # profile: quick's is the run at b89bc76 less its training (01 58 - 49 s, 02 65 - 51, 03 122 - 13,
-# 04 692 - 528; 04 on MNIST 53 s with its run loaded, at e597a60); smoke's the smoke run's; full's the
-# quick run's (a lower bound: 03's IWAE and 04's measures grow with their samples).
+# 04 692 - 528; 04 on MNIST 53 s with its run loaded, at e597a60); smoke's the smoke run's (9, 11, 20
+# and 29 s at 9e2e5c0, training 1-3 s of each); full's the quick run's (a lower bound: 03's IWAE and
+# 04's measures grow with their samples).
 OTHER_SECONDS = {
     "quick": {"01_autoencoder": 9, "02_vae": 14, "03_evaluation": 110, "04_gan": 165, "04_gan_mnist": 53},
-    "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 45, "04_gan_mnist": 15},
+    "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 26, "04_gan_mnist": 15},
 }
 OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]
 # A run that trained for less is mostly set-up (a smoke run's): it would overstate an epoch's cost.
@@ -138,7 +141,7 @@ def plan_evaluation(values: dict[str, Any], ae_config: AEConfig, vae_config: VAE
 
 def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) -> list[Planned]:
     """Notebook 04's runs: the main run, the options study, the options run, the data sweep, the exercise.
-    `images`: the data set's size (before `train_size`); `code`: the notebook's `GANParts.fingerprint()`."""
+    `images`: the whole data set's size (before `train_size`); `code`: the notebook's `GANParts.fingerprint()`."""
     config = config.replace(num_epochs=values["num_epochs"], train_size=values["train_size"],
                             image_size=values["image_size"] or config.image_size)
     pixels = config.image_size ** 2
@@ -247,7 +250,12 @@ def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig,
 
 
 def show_gan(profile: str, in_force: dict[str, Any], config: GANConfig, parts: Any, images: int) -> tuple[float, float]:
-    """04's estimate; `parts` the notebook's GANParts, `images` its data set's size."""
+    """04's estimate; `parts` the notebook's GANParts, `images` how many it loaded (its first `train_size`)."""
+    from labutils.data.gan_data import load_gan_data
+
     notebook = "04_gan_mnist" if config.dataset == "mnist" else "04_gan"
+    if config.train_size is not None:  # the whole set: quick's main run and every exercise use it (cached, fast)
+        with contextlib.redirect_stdout(io.StringIO()):  # its source was said when the page loaded it
+            images = len(load_gan_data(config.replace(image_size=32, train_size=None)).images)
     fingerprint = parts.fingerprint()
     return show(notebook, profile, in_force, lambda values: plan_gan(values, config, fingerprint, images))
