@@ -215,7 +215,8 @@ def show(notebook: str, profile: str, in_force: dict[str, Any], plan_of, costs: 
     print("\n".join(table(plan, notebook, profile, costs)))
     quick_values = {name: profile_values("quick", notebook)[name] for name in _parameters(notebook)}
     quick = total_seconds(plan_of(quick_values), notebook, "quick", costs)
-    print(f"profile quick would take {_duration(quick)}" + (" (the profile in force)" if profile == "quick" else ""))
+    same = profile == "quick" and all(in_force[name] == quick_values[name] for name in quick_values)
+    print(f"profile quick would take {_duration(quick)}" + (" (these values)" if same else ""))
     return now, quick
 
 
