@@ -243,10 +243,13 @@ def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig,
         return plan_evaluation(values, ae, vae)
     costs = measured_costs()
     totals = show("03_evaluation", profile, in_force, plan_of, costs)
-    missing = [p for p in plan_of(in_force) if not p.loaded and p.family != "classifier"]
-    for p in missing:  # a fresh runtime (Colab, Kaggle): 01's and 02's runs are trained here first
-        print(f"not found, trained here first: {p.section} ({p.checkpoint.name}, {p.epochs} epochs, "
-              f"about {_duration(p.seconds(costs))})")
+    missing: dict[str, list[Planned]] = {}  # a fresh runtime (Colab, Kaggle): 01's and 02's runs train here first
+    for p in plan_of(in_force):
+        if not p.loaded and p.family != "classifier":
+            missing.setdefault(p.section.split(",")[0], []).append(p)
+    for model, runs in missing.items():
+        print(f"not found here, so trained first: {model}, {len(runs)} of its {in_force['seeds']} seed(s), "
+              f"{runs[0].epochs} epochs each, about {_duration(sum(p.seconds(costs) for p in runs))}")
     return totals
 
 

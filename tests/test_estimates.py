@@ -72,3 +72,11 @@ def test_the_printed_table(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "main run" in printed and "total" in printed and "profile quick would take" in printed
     assert now > quick > 0
+
+
+def test_03_names_the_runs_of_01_and_02_it_did_not_find(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))  # a fresh runtime: none of them
+    values = {"tsne_samples": 300, "classifier_epochs": 1, "iwae_k": 10, "iwae_images": 200, "seeds": 2}
+    estimates.show_evaluation("smoke", values, AEConfig(num_epochs=1), VAEConfig(num_epochs=1))
+    printed = capsys.readouterr().out
+    assert "01's AE, 2 of its 2 seed(s)" in printed and "02's VAE, 2 of its 2 seed(s)" in printed
