@@ -1,0 +1,265 @@
+"""What a notebook's training will take on this device, said before it trains.
+
+A notebook's plan is its list of training runs (`Planned`), one per checkpoint it would write, made
+from the parameters in force: epochs, images, image size, seeds and which sections run. A run whose
+checkpoint exists for its config and code is loaded and costs nothing. A run to train costs
+epochs x images x pixels x the seconds per image-pixel-epoch of its family: measured from this
+machine's own checkpoints where there are some (each holds its per-epoch `seconds`), else the lab's
+reference CPU's (REFERENCE_COSTS). What is not training (data, evaluation, figures) is the
+notebook's OTHER_SECONDS of the profile chosen.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from labutils.config import AEConfig, GANConfig, VAEConfig, settings_id
+from labutils.fingerprint import code_fingerprint
+from labutils.profiles import FULL, EXTRA_RUNS, profile_values
+from labutils.runtime import checkpoint_path, outputs_dir
+from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base
+from labutils.training.loop import train_loop
+from labutils.training.runs import default_classes
+
+MNIST_TRAIN = 60000
+# Seconds per image per epoch per pixel (28 x 28 for MNIST's models; the GAN's S x S), from
+# the quick profile's run at commit b89bc76 on the lab's reference machine (2 CPU cores, fp32, no GPU):
+# each family's checkpoints' summed `seconds` over their images x epochs (AE 1.23 s, VAE 1.25 s,
+# classifier 3.13 s per epoch of 60000 digits; the GAN's 12 runs on the gallery at 32 px, 527 s in all,
+# 4.21 s per epoch of 2816 images on average: 3.4 s the main run, 2.5-5.6 s the study's variants).
+REFERENCE_COSTS = {"autoencoder": 1.23 / MNIST_TRAIN / 784, "vae": 1.25 / MNIST_TRAIN / 784,
+                   "classifier": 3.13 / MNIST_TRAIN / 784, "gan": 4.21 / 2816 / (32 * 32)}
+# Seconds a notebook spends beside training (data, evaluation, figures, verdicts) on that machine, by
+# profile: quick's is the run at b89bc76 less its training (01 58 - 49 s, 02 65 - 51, 03 122 - 13,
+# 04 692 - 528; 04 on MNIST 53 s with its run loaded, at e597a60); smoke's the smoke run's (9, 11, 20
+# and 29 s at 9e2e5c0, training 1-3 s of each); full's the quick run's (a lower bound: 03's IWAE and
+# 04's measures grow with their samples).
+OTHER_SECONDS = {
+    "quick": {"01_autoencoder": 9, "02_vae": 14, "03_evaluation": 110, "04_gan": 165, "04_gan_mnist": 53},
+    "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 26, "04_gan_mnist": 15},
+}
+OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]
+# A run that trained for less is mostly set-up (a smoke run's): it would overstate an epoch's cost.
+MIN_SECONDS = 5.0
+
+
+@dataclass
+class Planned:
+    """One training run a notebook will make: its section, size, and checkpoint (loaded if it exists)."""
+
+    section: str
+    family: str        # "autoencoder", "vae", "classifier", "gan": whose cost per image it takes
+    epochs: int
+    images: int        # training images per epoch
+    pixels: int        # values per image
+    checkpoint: Path
+
+    @property
+    def loaded(self) -> bool:
+        return self.checkpoint.exists()
+
+    def seconds(self, costs: dict[str, float]) -> float:
+        return 0.0 if self.loaded else self.epochs * self.images * self.pixels * costs[self.family]
+
+
+def measured_costs(directory: Path | None = None, newest: int = 8) -> dict[str, float]:
+    """Seconds per image-pixel-epoch of each family, from the `newest` checkpoints of each in `directory`
+    (this machine's outputs/checkpoints); REFERENCE_COSTS for a family without any."""
+    directory = directory or outputs_dir("checkpoints")
+    costs = dict(REFERENCE_COSTS)
+    for family in costs:
+        paths = sorted(directory.glob(f"{family}-*.pt"), key=lambda p: p.stat().st_mtime)[-newest:]
+        seconds = work = 0.0
+        for path in paths:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=False)
+                epochs, iterations = state["history"]["epochs"], state["history"]["iterations"]
+                batches = len(next(iter(iterations.values()), []))
+                if sum(row["seconds"] for row in epochs) < MIN_SECONDS:
+                    continue
+                seconds += sum(row["seconds"] for row in epochs)  # `iterations` holds every batch of every epoch
+                work += batches * state["config"]["batch_size"] * _pixels(state["config"], family)
+            except (OSError, KeyError, RuntimeError, StopIteration, TypeError):
+                continue  # a partial or older checkpoint says nothing about speed
+        if seconds > 0 and work > 0:
+            costs[family] = seconds / work
+    return costs
+
+
+def _pixels(config: dict[str, Any], family: str) -> int:
+    # A GAN's cost grows with its image's area; its colour channels change only the first and last layers.
+    return config["image_size"] ** 2 if family == "gan" else 784
+
+
+def _mnist_runs(section: str, config: AEConfig, seeds: Iterable[int], code: str) -> list[Planned]:
+    family = "vae" if isinstance(config, VAEConfig) else "autoencoder"
+    images = config.train_size or MNIST_TRAIN
+    return [Planned(section if len(list(seeds)) == 1 else f"{section}, seed {seed}", family, config.num_epochs,
+                    images, 784, checkpoint_path(dataclasses.replace(config, seed=seed).run_id(code=code)))
+            for seed in seeds]
+
+
+def _classifier(epochs: int, seed: int) -> Planned:
+    # The settings train_mnist_classifier names its checkpoint after (its defaults).
+    from labutils.models.classifier import ARCHITECTURE
+    settings = {"architecture": ARCHITECTURE, "epochs": epochs, "seed": seed, "batch_size": 128, "lr": 1e-3}
+    return Planned("MNIST classifier", "classifier", epochs, MNIST_TRAIN, 784,
+                   checkpoint_path(settings_id("classifier", settings)))
+
+
+def plan_mnist(notebook: str, values: dict[str, Any], config: AEConfig, code: str) -> list[Planned]:
+    """Notebook 01's or 02's runs under `values` (its parameters in force), `config` its config."""
+    config = dataclasses.replace(config, num_epochs=values["num_epochs"], train_size=values["train_size"],
+                                 test_size=values["test_size"])
+    seeds = range(config.seed, config.seed + values["seeds"])
+    plan = _mnist_runs("main run", config, [config.seed], code) + _mnist_runs("seeds", config, seeds[1:], code)
+    if notebook == "02_vae":
+        for reduction in ("sum", "mean"):
+            demo = dataclasses.replace(config, num_epochs=values["collapse_demo_epochs"],
+                                       reconstruction_reduction=reduction)
+            plan += _mnist_runs(f"collapse demo, {reduction}", demo, [config.seed], code)
+        small = dataclasses.replace(config, latent_dim=2, num_epochs=values["exercise_epochs"])
+    else:
+        small = dataclasses.replace(config, latent_dim=2)
+    return plan + _mnist_runs("exercise, latent_dim 2", small, [config.seed], code)
+
+
+def plan_evaluation(values: dict[str, Any], ae_config: AEConfig, vae_config: VAEConfig) -> list[Planned]:
+    """Notebook 03's runs: 01's AE and 02's VAE (the package's code), `seeds` of each, and the classifier."""
+    plan = []
+    for name, config in (("01's AE", ae_config), ("02's VAE", vae_config)):
+        code = code_fingerprint(*default_classes(config), train_loop)
+        plan += _mnist_runs(name, config, range(config.seed, config.seed + values["seeds"]), code)
+    return plan + [_classifier(values["classifier_epochs"], ae_config.seed)]
+
+
+def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) -> list[Planned]:
+    """Notebook 04's runs: the main run, the options study, the options run, the data sweep, the exercise.
+    `images`: the whole data set's size (before `train_size`); `code`: the notebook's `GANParts.fingerprint()`."""
+    config = config.replace(num_epochs=values["num_epochs"], train_size=values["train_size"],
+                            image_size=values["image_size"] or config.image_size)
+    pixels = config.image_size ** 2
+    n = min(images, config.train_size or images)
+
+    def run(section: str, c: GANConfig, count: int = n) -> Planned:
+        return Planned(section, "gan", c.num_epochs, count, c.image_size ** 2,
+                       checkpoint_path(c.run_id(code=code)))
+
+    plan = [run("main run", config)]
+    variant_epochs = values["variant_epochs"]
+    if variant_epochs:  # five trained variants; "+ EMA" and "+ DiffAugment + EMA" sample two of them
+        base = study_base(config, variant_epochs)
+        for changes in ({}, {"generator": "mlp"}, {"diffaugment": True}, {"spectral_norm": True},
+                        {"r1_gamma": R1_GAMMA}):
+            plan.append(run("options study", base.replace(**changes)))
+        for fraction in sorted(values["data_fractions"]):
+            if fraction < 1:  # the whole set's run is the study's
+                share = max(config.batch_size, round(fraction * n))
+                plan.append(run("data sweep", study_base(config, max(1, round(variant_epochs / fraction)))
+                                .replace(train_size=share), share))
+    if values["options_epochs"]:
+        plan.append(run("options run", config.replace(**SMALL_DATA_OPTIONS, num_epochs=values["options_epochs"],
+                                                      seed=config.seed + REPORT_SEED_OFFSET)))
+    if values["exercise_epochs"]:  # a tenth of every image, at 32 px
+        few = config.replace(image_size=32, train_size=images // 10, num_epochs=values["exercise_epochs"])
+        plan += [run("exercise", few.replace(diffaugment=d), images // 10) for d in (False, True)]
+    if config.dataset == "mnist":  # the digit classifier that scores its samples (03's)
+        plan.append(_classifier(values["classifier_epochs"], config.seed))
+    assert all(p.pixels == pixels for p in plan if p.family == "gan" and p.section != "exercise")
+    return plan
+
+
+def total_seconds(plan: list[Planned], notebook: str, profile: str, costs: dict[str, float]) -> float:
+    """The plan's training seconds plus what the notebook does beside training under `profile`."""
+    return sum(p.seconds(costs) for p in plan) + OTHER_SECONDS[profile][notebook]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
+def table(plan: list[Planned], notebook: str, profile: str, costs: dict[str, float]) -> list[str]:
+    """One line per section (runs, of them loaded, epochs, estimate), then the total."""
+    sections: dict[str, list[Planned]] = {}
+    for p in plan:
+        sections.setdefault(p.section.split(",")[0], []).append(p)
+    lines = [f"  {'section':<22}{'runs':>5}{'loaded':>8}{'epochs':>8}{'estimate':>10}"]
+    for section, runs in sections.items():
+        epochs = sorted({p.epochs for p in runs})
+        lines.append(f"  {section:<22}{len(runs):>5}{sum(p.loaded for p in runs):>8}"
+                     f"{'/'.join(map(str, epochs)):>8}{_duration(sum(p.seconds(costs) for p in runs)):>10}")
+    other = OTHER_SECONDS[profile][notebook]
+    lines.append(f"  {'beside training':<43}{_duration(other):>10}")
+    lines.append(f"  {'total':<43}{_duration(total_seconds(plan, notebook, profile, costs)):>10}")
+    return lines
+
+
+def show(notebook: str, profile: str, in_force: dict[str, Any], plan_of, costs: dict[str, float] | None = None,
+         ) -> tuple[float, float]:
+    """Print what `plan_of(values)` (a notebook's plan for the given parameter values) will take with the
+    values in force, and what the quick profile would take. Returns both totals in seconds."""
+    costs = costs or measured_costs()
+    here = [family for family in costs if costs[family] != REFERENCE_COSTS[family]]
+    source = ("this machine's runs" if len(here) == len(costs) else "the lab's reference CPU (2 cores)" if not here
+              else f"this machine's runs ({', '.join(here)}), else the lab's reference CPU")
+    plan = plan_of(in_force)
+    now = total_seconds(plan, notebook, profile, costs)
+    print(f"estimate on this device, {profile} profile (costs per image from {source}):")
+    print("\n".join(table(plan, notebook, profile, costs)))
+    quick_values = {name: profile_values("quick", notebook)[name] for name in _parameters(notebook)}
+    quick = total_seconds(plan_of(quick_values), notebook, "quick", costs)
+    same = profile == "quick" and all(in_force[name] == quick_values[name] for name in quick_values)
+    print(f"profile quick would take {_duration(quick)}" + (" (these values)" if same else ""))
+    return now, quick
+
+
+def _parameters(notebook: str) -> dict[str, Any]:
+    return FULL[EXTRA_RUNS.get(notebook, (notebook, {}))[0]]
+
+
+# One call per notebook, each with what its page has defined by its first training.
+def show_mnist(notebook: str, profile: str, in_force: dict[str, Any], config: AEConfig, *code: Any) -> tuple[float, float]:
+    """01's or 02's estimate; `code`: the model class, step class and loop the notebook trains with."""
+    fingerprint = code_fingerprint(*code)
+    return show(notebook, profile, in_force, lambda values: plan_mnist(notebook, values, config, fingerprint))
+
+
+def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig, vae_config: VAEConfig
+                    ) -> tuple[float, float]:
+    """03's estimate; under quick, 01's and 02's runs as the quick profile names them."""
+    def plan_of(values: dict[str, Any]) -> list[Planned]:
+        if values is in_force:
+            return plan_evaluation(values, ae_config, vae_config)
+        ae, vae = (dataclasses.replace(c, **{k: profile_values("quick", nb)[k] for k in ("num_epochs", "train_size",
+                                                                                          "test_size")})
+                   for c, nb in ((ae_config, "01_autoencoder"), (vae_config, "02_vae")))
+        return plan_evaluation(values, ae, vae)
+    costs = measured_costs()
+    totals = show("03_evaluation", profile, in_force, plan_of, costs)
+    missing: dict[str, list[Planned]] = {}  # a fresh runtime (Colab, Kaggle): 01's and 02's runs train here first
+    for p in plan_of(in_force):
+        if not p.loaded and p.family != "classifier":
+            missing.setdefault(p.section.split(",")[0], []).append(p)
+    for model, runs in missing.items():
+        print(f"not found here, so trained first: {model}, {len(runs)} of its {in_force['seeds']} seed(s), "
+              f"{runs[0].epochs} epochs each, about {_duration(sum(p.seconds(costs) for p in runs))}")
+    return totals
+
+
+def show_gan(profile: str, in_force: dict[str, Any], config: GANConfig, parts: Any, images: int) -> tuple[float, float]:
+    """04's estimate; `parts` the notebook's GANParts, `images` how many it loaded (its first `train_size`)."""
+    from labutils.data.gan_data import load_gan_data
+
+    notebook = "04_gan_mnist" if config.dataset == "mnist" else "04_gan"
+    if config.train_size is not None:  # the whole set: quick's main run and every exercise use it (cached, fast)
+        with contextlib.redirect_stdout(io.StringIO()):  # its source was said when the page loaded it
+            images = len(load_gan_data(config.replace(image_size=32, train_size=None)).images)
+    fingerprint = parts.fingerprint()
+    return show(notebook, profile, in_force, lambda values: plan_gan(values, config, fingerprint, images))
