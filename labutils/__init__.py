@@ -14,6 +14,8 @@ a module imports only from the layers above it in this list (tests/test_layers.p
     explore   figures to move by hand (ipywidgets)          labutils.explore
     summaries the notebooks' computed text and tables       labutils.summaries
     profiles  full / quick / smoke parameter sets           labutils.profiles
+    estimates what a notebook's training will take, said    labutils.estimates
+              before it trains
 
 The commands behind `make` (run-all, report, readme, bench, export, fork, data) are not here: they
 are `labtools`, beside this package, which imports labutils and is never imported by it.
@@ -26,8 +28,8 @@ from typing import TYPE_CHECKING
 # Names resolved on first use (PEP 562), so that importing one light module (labutils.runtime,
 # labutils.profiles: what `make run-all`'s runner, labtools.pipeline, uses) does not load torch: a
 # run's memory then stays with the notebooks' kernels.
-_SUBMODULES = ("config", "data", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries",
-               "training")
+_SUBMODULES = ("config", "data", "estimates", "explore", "metrics", "models", "plots", "profiles", "runtime",
+               "summaries", "training")
 _NAMES = {
     "AEConfig": "labutils.config", "VAEConfig": "labutils.config", "GANConfig": "labutils.config",
     "TensorLoader": "labutils.data", "load_abstract_art": "labutils.data", "load_mnist": "labutils.data",
@@ -39,14 +41,16 @@ _NAMES = {
     "train_mnist_classifier": "labutils.training", "train_gan": "labutils.training",
 }
 __all__ = [  # every name above, written out so that tools read it (tests/test_layers.py checks they agree)
-    "config", "data", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries", "training",
+    "config", "data", "estimates", "explore", "metrics", "models", "plots", "profiles", "runtime", "summaries",
+    "training",
     "AEConfig", "VAEConfig", "GANConfig", "TensorLoader", "load_abstract_art", "load_mnist", "VAE", "Autoencoder",
     "checkpoint_path", "data_dir", "describe_device", "get_device", "outputs_dir", "repo_root", "set_seed",
     "Trainer", "train_mnist_model", "train_mnist_classifier", "train_gan",
 ]
 
 if TYPE_CHECKING:  # the same names, spelled out for editors and type checkers ("go to definition")
-    from labutils import config, data, explore, metrics, models, plots, profiles, runtime, summaries, training
+    from labutils import (config, data, estimates, explore, metrics, models, plots, profiles, runtime, summaries,
+                          training)
     from labutils.config import AEConfig, GANConfig, VAEConfig
     from labutils.data import TensorLoader, load_abstract_art, load_mnist
     from labutils.models import VAE, Autoencoder
