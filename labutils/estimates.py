@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -64,8 +65,12 @@ class Planned:
     def loaded(self) -> bool:
         return self.checkpoint.exists()
 
+    def training_seconds(self, costs: dict[str, float]) -> float:
+        """What training it takes, trained before or not."""
+        return self.epochs * self.images * self.pixels * costs[self.family]
+
     def seconds(self, costs: dict[str, float]) -> float:
-        return 0.0 if self.loaded else self.epochs * self.images * self.pixels * costs[self.family]
+        return 0.0 if self.loaded else self.training_seconds(costs)
 
 
 def measured_costs(directory: Path | None = None, newest: int = 8) -> dict[str, float]:
@@ -85,7 +90,7 @@ def measured_costs(directory: Path | None = None, newest: int = 8) -> dict[str, 
                     continue
                 seconds += sum(row["seconds"] for row in epochs)  # `iterations` holds every batch of every epoch
                 work += batches * state["config"]["batch_size"] * _pixels(state["config"], family)
-            except (OSError, KeyError, RuntimeError, StopIteration, TypeError):
+            except (OSError, EOFError, pickle.UnpicklingError, KeyError, RuntimeError, StopIteration, TypeError):
                 continue  # a partial or older checkpoint says nothing about speed
         if seconds > 0 and work > 0:
             costs[family] = seconds / work
@@ -253,8 +258,8 @@ def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig,
     return totals
 
 
-def show_gan(profile: str, in_force: dict[str, Any], config: GANConfig, parts: Any, images: int) -> tuple[float, float]:
-    """04's estimate; `parts` the notebook's GANParts, `images` how many it loaded (its first `train_size`)."""
+def _gan_plan_of(config: GANConfig, parts: Any, images: int):
+    """04's notebook name and its plan as a function of parameter values; `images`: how many the page loaded."""
     from labutils.data.gan_data import load_gan_data
 
     notebook = "04_gan_mnist" if config.dataset == "mnist" else "04_gan"
@@ -262,4 +267,40 @@ def show_gan(profile: str, in_force: dict[str, Any], config: GANConfig, parts: A
         with contextlib.redirect_stdout(io.StringIO()):  # its source was said when the page loaded it
             images = len(load_gan_data(config.replace(image_size=32, train_size=None)).images)
     fingerprint = parts.fingerprint()
-    return show(notebook, profile, in_force, lambda values: plan_gan(values, config, fingerprint, images))
+    return notebook, lambda values, c=config: plan_gan(values, c, fingerprint, images)
+
+
+def show_gan(profile: str, in_force: dict[str, Any], config: GANConfig, parts: Any, images: int) -> tuple[float, float]:
+    """04's estimate; `parts` the notebook's GANParts, `images` how many it loaded (its first `train_size`)."""
+    notebook, plan_of = _gan_plan_of(config, parts, images)
+    return show(notebook, profile, in_force, plan_of)
+
+
+# Exercise 1's budget where the profile leaves it off (quick): enough updates on a tenth of the images to compare.
+EXERCISE_TRY_EPOCHS = 50
+
+
+def show_exercises(in_force: dict[str, Any], config: GANConfig, parts: Any, images: int) -> dict[str, float]:
+    """What each of 04's exercises retrains and takes: here, with the values in force, and under the quick
+    profile on the lab's reference CPU. Exercises 2-5 train the main run alone (`main_run_only`); exercise 1
+    its two small runs. Returns the seconds here by exercise."""
+    notebook, plan_of = _gan_plan_of(config, parts, images)
+    quick = {name: profile_values("quick", notebook)[name] for name in _parameters(notebook)}
+    costs = measured_costs()
+    off = {"variant_epochs": 0, "options_epochs": 0, "data_fractions": (), "exercise_epochs": 0}
+    exercises = {  # what each changes: its training runs, with the values in force and with quick's
+        "1  exercise_epochs = N, nothing else": lambda v: [p for p in plan_of({**v, **off, "exercise_epochs": (
+            v["exercise_epochs"] or EXERCISE_TRY_EPOCHS)}) if p.section == "exercise"],
+        '2  generator = "mlp", main_run_only = True': lambda v: plan_of(
+            {**v, **off}, config.replace(generator="mlp")),
+        "3-5  an edited loss or update, or beta1, main_run_only = True": lambda v: plan_of({**v, **off}),
+    }
+    print(f"{'exercise':<64}{'retrains':>14}{'here':>10}{'quick, 2-core CPU':>19}")
+    here = {}
+    for exercise, runs in exercises.items():
+        mine, reference = runs(in_force), runs(quick)
+        here[exercise] = sum(p.training_seconds(costs) for p in mine)  # each trains anew: a changed config or code
+        what = f"{len(mine)} run(s), {mine[0].epochs} ep." if mine else "nothing"
+        print(f"{exercise:<64}{what:>14}{_duration(here[exercise]):>10}"
+              f"{_duration(sum(p.training_seconds(REFERENCE_COSTS) for p in reference)):>19}")
+    return here

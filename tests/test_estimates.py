@@ -5,6 +5,7 @@ import torch
 from labutils import estimates
 from labutils.config import AEConfig, GANConfig, VAEConfig
 from labutils.estimates import REFERENCE_COSTS, measured_costs, plan_gan, plan_mnist
+from labutils.training.gan import GANParts
 
 MNIST_VALUES = {"num_epochs": 10, "train_size": None, "test_size": None, "seeds": 3, "collapse_demo_epochs": 3,
                 "exercise_epochs": 5}
@@ -80,3 +81,23 @@ def test_03_names_the_runs_of_01_and_02_it_did_not_find(tmp_path, monkeypatch, c
     estimates.show_evaluation("smoke", values, AEConfig(num_epochs=1), VAEConfig(num_epochs=1))
     printed = capsys.readouterr().out
     assert "01's AE, 2 of its 2 seed(s)" in printed and "02's VAE, 2 of its 2 seed(s)" in printed
+
+
+def test_each_04_exercise_costs_at_most_the_run_it_retrains(tmp_path, monkeypatch, capsys):
+    """Exercises 2-5 train the main run alone (`main_run_only`), exercise 1 its two small runs: none costs
+    more than the main run at the quick profile, and each counts as trained anew even where loaded."""
+    monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
+    quick = {**GAN_VALUES, "num_epochs": 20, "variant_epochs": 3, "options_epochs": 0, "exercise_epochs": 0}
+    config = GANConfig(image_size=32, num_epochs=20)
+    parts = GANParts()
+    here = estimates.show_exercises(quick, config, parts, 2872)
+    printed = capsys.readouterr().out
+    main_run = plan_gan({**quick, "variant_epochs": 0}, config, parts.fingerprint(), 2872)[0]
+    assert main_run.section == "main run"
+    main_seconds = main_run.training_seconds(measured_costs())
+    assert set(here) == {"1  exercise_epochs = N, nothing else", '2  generator = "mlp", main_run_only = True',
+                         "3-5  an edited loss or update, or beta1, main_run_only = True"}
+    assert all(0 < seconds <= main_seconds for seconds in here.values())
+    assert "2 run(s), 50 ep." in printed and "1 run(s), 20 ep." in printed
+    main_run.checkpoint.touch()  # the unchanged main run is loaded; an exercise's edited run still trains
+    assert estimates.show_exercises(quick, config, parts, 2872) == here

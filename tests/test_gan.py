@@ -534,3 +534,14 @@ def test_notebook_04_draws_the_equilibrium_lines_from_the_loss_functions_on_its_
     reference = next(k.value for k in calls[0].keywords if k.arg == "reference")
     assert ast.unparse(reference) == "lab.plots.gan_equilibrium_lines(discriminator_loss, generator_loss)", \
         f"notebook 04's loss plot draws its equilibrium lines from {ast.unparse(reference)}, not from the losses"
+
+
+def test_the_options_study_starts_from_dcgans_generator_whatever_the_main_runs():
+    """Exercise 2 sets `generator = "mlp"`: the study's "reports' set-up" and the data sweep stay DCGAN's,
+    so that every variant is what its label says; the fully connected G is its own variant."""
+    from labutils.training.gan_options import STUDY_VARIANTS, study_base
+
+    for generator in ("conv", "mlp"):
+        base = study_base(GANConfig(image_size=32, generator=generator), epochs=3)
+        assert base.generator == "conv" and base.num_epochs == 3
+        assert base.replace(**STUDY_VARIANTS["fully connected G (reports)"][0]).generator == "mlp"

@@ -109,3 +109,12 @@ def test_the_parameters_a_profile_sets_are_left_at_none_with_full_and_quick_besi
             value = {**FULL[stem], **PROFILES[profile].get(stem, {})}[name]
             shown = f"{profile} {value!r}" if value is not None else profile
             assert shown in comment, f"{stem}: {name}'s comment should show {shown!r}: {comment!r}"
+
+
+@pytest.mark.parametrize("profile", ["full", "quick"])
+def test_main_run_only_switches_off_every_section_but_the_main_run(profile):
+    values = in_force("04_gan", injected={"profile": profile}, typed={"main_run_only": True, "num_epochs": 5})
+    assert values["variant_epochs"] == values["options_epochs"] == values["exercise_epochs"] == 0
+    assert tuple(values["data_fractions"]) == ()
+    assert values["num_epochs"] == 5  # the main run keeps what was typed
+    assert in_force("04_gan", injected={"profile": profile})["variant_epochs"] > 0  # off only when asked

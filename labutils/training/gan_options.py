@@ -51,10 +51,11 @@ DATA_FRACTIONS = (0.25, 0.5, 1.0)
 
 
 def study_base(config: GANConfig, epochs: int) -> GANConfig:
-    """The reports' set-up that every study run (and the data sweep) starts from, with the report seed.
+    """The reports' set-up that every study run (and the data sweep) starts from, with the report seed:
+    DCGAN's generator whatever `config.generator` (the study's "fully connected G" is the other one).
     An EMA is kept in every run: it changes nothing in training and gives "+ EMA" for free."""
-    return config.replace(num_epochs=epochs, diffaugment=False, spectral_norm=False, r1_gamma=0.0, ema=True,
-                          seed=config.seed + REPORT_SEED_OFFSET)
+    return config.replace(num_epochs=epochs, generator="conv", diffaugment=False, spectral_norm=False, r1_gamma=0.0,
+                          ema=True, seed=config.seed + REPORT_SEED_OFFSET)
 
 
 def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int, progress: bool = False,
