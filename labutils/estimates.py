@@ -22,11 +22,11 @@ import torch
 
 from labutils.config import AEConfig, GANConfig, VAEConfig, settings_id
 from labutils.fingerprint import code_fingerprint
-from labutils.profiles import FULL, EXTRA_RUNS, profile_values
+from labutils.profiles import FULL, EXTRA_RUNS, config_parameters, profile_values
 from labutils.runtime import checkpoint_path, outputs_dir
 from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base
 from labutils.training.loop import train_loop
-from labutils.training.runs import default_classes
+from labutils.training.runs import default_classes, evaluated_runs
 
 MNIST_TRAIN = 60000
 # Seconds per image per epoch per pixel (28 x 28 for MNIST's models; the GAN's S x S), from
@@ -136,7 +136,8 @@ def plan_mnist(notebook: str, values: dict[str, Any], config: AEConfig, code: st
 
 
 def plan_evaluation(values: dict[str, Any], ae_config: AEConfig, vae_config: VAEConfig) -> list[Planned]:
-    """Notebook 03's runs: 01's AE and 02's VAE (the package's code), `seeds` of each, and the classifier."""
+    """Notebook 03's runs: `seeds` of 01's AE and of 02's VAE from the configs it evaluates (the runs they
+    recorded or the profile's, `training.runs.evaluated_runs`), with the package's code; and the classifier."""
     plan = []
     for name, config in (("01's AE", ae_config), ("02's VAE", vae_config)):
         code = code_fingerprint(*default_classes(config), train_loop)
@@ -238,14 +239,15 @@ def show_mnist(notebook: str, profile: str, in_force: dict[str, Any], config: AE
 
 def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig, vae_config: VAEConfig
                     ) -> tuple[float, float]:
-    """03's estimate; under quick, 01's and 02's runs as the quick profile names them."""
+    """03's estimate for the configs it evaluates (`evaluated_runs`' choice: a recorded run is loaded and costs
+    nothing); under quick, the runs the quick profile would evaluate, chosen the same way."""
     def plan_of(values: dict[str, Any]) -> list[Planned]:
         if values is in_force:
             return plan_evaluation(values, ae_config, vae_config)
-        ae, vae = (dataclasses.replace(c, **{k: profile_values("quick", nb)[k] for k in ("num_epochs", "train_size",
-                                                                                          "test_size")})
-                   for c, nb in ((ae_config, "01_autoencoder"), (vae_config, "02_vae")))
-        return plan_evaluation(values, ae, vae)
+        quick = [cls(**config_parameters("quick", notebook, cls), device=ae_config.device)
+                 for cls, notebook in ((AEConfig, "01_autoencoder"), (VAEConfig, "02_vae"))]
+        chosen = evaluated_runs("quick", *quick, values["seeds"], verbose=False)
+        return plan_evaluation(values, chosen["AE"].config, chosen["VAE"].config)
     costs = measured_costs()
     totals = show("03_evaluation", profile, in_force, plan_of, costs)
     missing: dict[str, list[Planned]] = {}  # a fresh runtime (Colab, Kaggle): 01's and 02's runs train here first
@@ -253,8 +255,9 @@ def show_evaluation(profile: str, in_force: dict[str, Any], ae_config: AEConfig,
         if not p.loaded and p.family != "classifier":
             missing.setdefault(p.section.split(",")[0], []).append(p)
     for model, runs in missing.items():
+        epochs = f"{runs[0].epochs} epoch{'s' if runs[0].epochs != 1 else ''}"
         print(f"not found here, so trained first: {model}, {len(runs)} of its {in_force['seeds']} seed(s), "
-              f"{runs[0].epochs} epochs each, about {_duration(sum(p.seconds(costs) for p in runs))}")
+              f"{epochs} each, about {_duration(sum(p.seconds(costs) for p in runs))}")
     return totals
 
 

@@ -11,7 +11,7 @@ from labutils.metrics.latent import (ACTIVE_UNIT_THRESHOLD, active_units, encode
                                      linear_probe_accuracy, silhouette, structure_table)
 from labutils.metrics.likelihood import (elbo, gaussian_decoder_constant, importance_log_weights, iwae_bound,
                                          iwae_log_likelihood, reconstruction_mse)
-from labutils.metrics.records import save_metrics
+from labutils.metrics.records import read_metrics, save_metrics
 from labutils.metrics.trends import trend
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "ACTIVE_UNIT_THRESHOLD", "active_units", "encode_dataset", "knn_accuracy", "linear_probe_accuracy",
     "silhouette", "structure_table",
     "elbo", "gaussian_decoder_constant", "importance_log_weights", "iwae_bound", "iwae_log_likelihood",
-    "reconstruction_mse", "save_metrics", "trend",
+    "reconstruction_mse", "read_metrics", "save_metrics", "trend",
 ]
