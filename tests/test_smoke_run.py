@@ -72,3 +72,15 @@ def test_the_smoke_run_of_the_gan_on_mnist_scored_digits_with_the_classifier():
     assert sum(metrics["generated_digit_share"]) == pytest.approx(1.0)
     assert metrics["options_run"] is None and metrics["options_study"] == {}  # not run on MNIST
     assert (outputs_dir("figures") / "04_gan_mnist_fixed_noise_final.png").exists()
+
+
+def test_the_smoke_run_s_03_evaluated_the_runs_that_01_and_02_recorded():
+    metrics = json.loads((outputs_dir("metrics") / "03_evaluation.json").read_text())
+    lines = metrics["evaluated_runs"]
+    assert [line.split(":")[0] for line in lines] == ["AE", "VAE"]
+    assert all("last run, recorded" in line and "loaded, nothing trains" in line for line in lines), lines
+    assert metrics["checkpoints_found"] == {"AE": True, "VAE": True}
+    for notebook, model in (("01_autoencoder", "ae"), ("02_vae", "vae")):
+        record = json.loads((outputs_dir("metrics") / f"{notebook}.json").read_text())
+        assert len(record["checkpoints"]) == record["parameters"]["seeds"]
+        assert {**metrics["configs"][model], "device": None} == {**record["config"], "device": None}
