@@ -1,7 +1,8 @@
 """The results of the last run as Markdown: `make readme` rewrites the marked sections (<!-- name -->
 ... <!-- /name -->) of README.md (headline results, the reports' claims and their verdicts),
 docs/results.md (every result, with where it comes from) and docs/performance.md (the run's
-timings, `make bench`'s output). Each names the run it comes from; what is around the markers is
+timings, `make bench`'s output). Each number names the run it comes from, and each section says
+which of its numbers are older than the code (`labtools.provenance`); what is around the markers is
 written by hand.
 """
 from __future__ import annotations
@@ -13,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
+from labtools import provenance
+from labtools.provenance import Source
 from labutils.runtime import outputs_dir, repo_root
 
 
@@ -29,6 +32,7 @@ class Row(NamedTuple):
     key: str  # what the row is, for choosing the README's headline rows
     measure: str
     value: str
+    notebook: str  # whose metrics file holds the value: its run is the row's source
 
 
 RESULT_FIGURES = {  # figure file (outputs/figures) -> how the results show it, in this order
@@ -97,27 +101,28 @@ def _autoencoder_rows(ae: dict, vae: dict, evaluation: dict) -> list[Row]:
     elbo = vae.get("test_elbo_nats", evaluation.get("test_elbo_nats"))
     rows = [
         Row("ae_mse", "AE test reconstruction error (MSE per pixel)",
-            _fmt(ae.get("test_mse"), ".5f")),
+            _fmt(ae.get("test_mse"), ".5f"), "01_autoencoder"),
         Row("vae_mse", "VAE test reconstruction error (MSE per pixel, posterior mean)",
-            _fmt(vae.get("test_recon_mse"), ".5f")),
-        Row("vae_kl", "VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f")),
+            _fmt(vae.get("test_recon_mse"), ".5f"), "02_vae"),
+        Row("vae_kl", "VAE test KL (nats per image)", _fmt(vae.get("test_kl"), ".2f"), "02_vae"),
         Row("vae_loss", "VAE test loss, reconstruction + β·KL, the training objective (per image)",
-            _fmt(vae.get("test_loss"), ".2f")),
-        Row("vae_elbo", "VAE test ELBO, a lower bound on log p(x) (nats per image)", _fmt(elbo, ".1f")),
+            _fmt(vae.get("test_loss"), ".2f"), "02_vae"),
+        Row("vae_elbo", "VAE test ELBO, a lower bound on log p(x) (nats per image)", _fmt(elbo, ".1f"),
+            "02_vae" if "test_elbo_nats" in vae else "03_evaluation"),
         Row("vae_active_units", "VAE active latent units",
-            f"{vae.get('active_units', '—')} of {latent_dim}"),
+            f"{vae.get('active_units', '—')} of {latent_dim}", "02_vae"),
     ]
     if iwae := evaluation.get("iwae", {}):
         rows.append(Row("vae_log_likelihood", "VAE test log p(x), importance-weighted estimate "
                         f"(k = {iwae.get('k')}, nats per image)",
-                        _fmt(iwae.get("log_likelihood_nats"), ".1f")))
+                        _fmt(iwae.get("log_likelihood_nats"), ".1f"), "03_evaluation"))
     for key, name in (("knn_accuracy", "kNN (k=5) digit accuracy"),
                       ("linear_probe_accuracy", "linear-probe accuracy"),
                       ("silhouette", "silhouette by digit")):
         if key in evaluation:
             values = " / ".join(_fmt(evaluation[key].get(k), ".3f")
                                 for k in ("pixels", "pca", "ae", "vae"))
-            rows.append(Row(key, f"{name}: pixels / PCA-32 / AE / VAE", values))
+            rows.append(Row(key, f"{name}: pixels / PCA-32 / AE / VAE", values, "03_evaluation"))
     return rows
 
 
@@ -128,18 +133,19 @@ def _gan_rows(gan: dict) -> list[Row]:
     data = gan.get("data_label", gan.get("data_source", ""))
     rows = [Row("gan_swd", f"GAN sliced Wasserstein distance ×10³ ({data})",
                 f"{_fmt(gan.get('swd'), '.1f')} "
-                f"(floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})")]
+                f"(floor, real vs real: {_fmt(gan.get('swd_floor'), '.1f')})", "04_gan")]
     if options := gan.get("options_run"):
         epochs, same = gan.get("epochs", "?"), options.get("swd_in_training_at_main_end")
         if same is not None:  # the headline compares equal budgets; the longer run stands beside it
             rows.append(Row("gan_options_swd",
                             f"GAN SWD ×10³ after {epochs} epochs each, in-training sample: the reports' set-up / "
                             "with DiffAugment, R1 and EMA",
-                            f"{_fmt(options.get('main_swd_in_training_at_end'), '.1f')} / {_fmt(same, '.1f')}"))
+                            f"{_fmt(options.get('main_swd_in_training_at_end'), '.1f')} / {_fmt(same, '.1f')}",
+                            "04_gan"))
         rows.append(Row("gan_options_swd_longer",
                         "GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, "
                         f"{options.get('epochs', '?')} epochs (the reports' set-up: {epochs})",
-                        _fmt(options.get("swd"), ".1f")))
+                        _fmt(options.get("swd"), ".1f"), "04_gan"))
     return rows
 
 
@@ -147,14 +153,13 @@ def _gan_mnist_rows(mnist: dict) -> list[Row]:
     """Notebook 04 on MNIST, from its own run (`make run-gan-mnist`): said in the row."""
     if not mnist:
         return []
-    source = (f"MNIST, `make run-gan-mnist PROFILE={mnist.get('profile', '?')}`, "
-              f"{mnist.get('epochs', '?')} epochs")
+    source = f"MNIST, `make run-gan-mnist`, {mnist.get('epochs', '?')} epochs"
     frechet = (f"{_fmt(mnist.get('classifier_frechet_distance'), '.2f')} "
                f"(floor: {_fmt(mnist.get('classifier_frechet_distance_floor'), '.2f')})")
     return [Row("gan_mnist_swd", f"GAN sliced Wasserstein distance ×10³ ({source})",
-                f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})"),
+                f"{_fmt(mnist.get('swd'), '.1f')} (floor: {_fmt(mnist.get('swd_floor'), '.1f')})", "04_gan_mnist"),
             Row("gan_mnist_frechet",
-                "GAN on MNIST: Fréchet distance in the lab classifier's features", frechet)]
+                "GAN on MNIST: Fréchet distance in the lab classifier's features", frechet, "04_gan_mnist")]
 
 
 def result_rows(metrics: dict[str, dict]) -> list[Row]:
@@ -201,9 +206,16 @@ def verdicts_markdown(metrics: dict[str, dict]) -> str:
                       "p, Holm over the run |", "|---|---|---|---|---|---|---|", *lines, "", sentence])
 
 
-def _table(rows: list[Row]) -> str:
-    lines = (f"| {row.measure} | {row.value} |" for row in rows)
-    return "\n".join(["| measure | value |", "|---|---|", *lines])
+def _table(rows: list[Row], found: dict[str, Source]) -> str:
+    """The measures, each with the run that made it (`provenance.source_text`)."""
+    lines = (f"| {row.measure} | {row.value} | "
+             f"{provenance.source_text(found[row.notebook]) if row.notebook in found else '—'} |" for row in rows)
+    return "\n".join(["| measure | value | from the run: profile, date, commit |", "|---|---|---|", *lines])
+
+
+def _shown(notebooks, found: dict[str, Source]) -> list[Source]:
+    """The runs of `notebooks`, once each, in the order given."""
+    return [found[name] for name in dict.fromkeys(notebooks) if name in found]
 
 
 def _figures(names: list[str], figures_dir: str) -> str:
@@ -217,54 +229,43 @@ def run_name(run: dict) -> str:
             f"on {run.get('device', '?')} (commit `{run.get('git_commit', '?')[:12]}`)")
 
 
-def _other_runs(run: dict, metrics: dict[str, dict]) -> list[str]:
-    """The notebooks with verdicts whose record another run wrote: not in `run`, or another profile."""
-    named = []
-    for stem in VERDICT_NOTEBOOKS:
-        record = metrics.get(stem, {})
-        if record.get("verdicts") and (stem not in run.get("notebooks", {})
-                                       or record.get("profile", run.get("profile")) != run.get("profile")):
-            written = f" written {record['written'][:10]}" if record.get("written") else ""
-            named.append(f"`{stem}` from a `PROFILE={record.get('profile', '?')}` run{written}")
-    return named
-
-
-def claims_markdown(run: dict, metrics: dict[str, dict]) -> str:
-    """The README's table of the reports' claims: every verdict the notebooks recorded, with the run
-    named above it (and any notebook whose record another run wrote)."""
+def claims_markdown(run: dict, metrics: dict[str, dict], found: dict[str, Source], root: Path) -> str:
+    """The README's table of the reports' claims: every verdict the notebooks recorded, with the runs
+    that wrote them named above it, and which of them are older than the code."""
     table = verdicts_markdown(metrics)
     if not table:
         return _paragraph(f"No notebook of {run_name(run)} recorded a verdict.") + "\n"
-    others = _other_runs(run, metrics)
-    header = _paragraph(f"From {run_name(run)}" + (f"; {', '.join(others)}" if others else "") + ":")
+    shown = _shown((r["notebook"] for r in verdict_rows(metrics)), found)
+    header = _paragraph(f"From {provenance.runs_sentence(shown)}. {provenance.age_sentence(shown, root, remake=False)}")
     return f"{header}\n\n{table}\n"
 
 
-def full_results_markdown(run: dict, metrics: dict[str, dict], figures_dir: str = "figures") -> str:
-    """docs/results.md's marked section: where the run came from, every measure, every figure."""
-    minutes = run.get("total_seconds", 0) / 60
+def full_results_markdown(run: dict, metrics: dict[str, dict], found: dict[str, Source], root: Path,
+                          figures_dir: str = "figures") -> str:
+    """docs/results.md's marked section: where each number came from, every measure, every figure."""
+    rows = result_rows(metrics)
+    shown = _shown((row.notebook for row in rows), found)
     header = _paragraph(
-        f"From one `make run-all PROFILE={run.get('profile', '?')}` run "
-        f"on {run.get('device', '?')}, started {run.get('started', '?')}, {minutes:.0f} min in all "
-        f"(commit `{run.get('git_commit', '?')[:12]}`). "
+        f"From {provenance.runs_sentence(shown)}. {provenance.age_sentence(shown, root)} "
+        f"Device: {', '.join(dict.fromkeys(source.device for source in shown)) or '?'}. "
         f"Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
         "`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
-    table, figures = _table(result_rows(metrics)), _figures(_result_figures(), figures_dir)
+    table, figures = _table(rows, found), _figures(_result_figures(), figures_dir)
     claims = verdicts_markdown(metrics)
     if claims:
         claims = f"**The reports' claims** (each test in its notebook's metrics file, `verdicts`):\n\n{claims}\n\n"
     return f"{header}\n\n{table}\n\n{claims}{figures}\n"
 
 
-def headline_markdown(run: dict, metrics: dict[str, dict],
+def headline_markdown(metrics: dict[str, dict], found: dict[str, Source], root: Path,
                       figures_dir: str = "docs/figures") -> str:
-    """The README's marked results: a few rows and at most three figures, and where the rest is (the
-    claims' verdicts are their own section, `claims_markdown`)."""
+    """The README's marked results: a few rows, each with its run, whether any is older than the code,
+    at most three figures, and where the rest is (the claims' verdicts are `claims_markdown`)."""
     rows = [row for row in result_rows(metrics) if row.key in HEADLINE_ROWS]
     figures = [name for name in _result_figures() if name in HEADLINE_FIGURES]
-    header = _paragraph(f"From {run_name(run)}. Every measure, every figure and where each comes from: "
-                        f"[{RESULTS_PAGE}]({RESULTS_PAGE}).")
-    return f"{header}\n\n{_table(rows)}\n\n{_figures(figures, figures_dir)}\n"
+    header = _paragraph(f"{provenance.age_sentence(_shown((row.notebook for row in rows), found), root)} "
+                        f"Every measure and figure, and where each comes from: [{RESULTS_PAGE}]({RESULTS_PAGE}).")
+    return f"{header}\n\n{_table(rows, found)}\n\n{_figures(figures, figures_dir)}\n"
 
 
 def _duration(seconds: float) -> str:
@@ -301,16 +302,21 @@ def trained_nothing(run: dict) -> bool:
     return bool(trained) and all(t is False for t in trained)
 
 
-def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None) -> dict[str, dict]:
+def readme_sections(run: dict, metrics: dict[str, dict], bench: dict | None,
+                    runs: dict[str, dict] | None = None, root: Path | None = None) -> dict[str, dict]:
     """{file, from the repository root: {marker name: its new text}}: what `make readme` writes.
 
+    `runs` are the run records ({file name: record}; `run` alone by default) that the metrics came
+    from; `root` the repository whose history says which numbers are older than the code.
     The timings only from a run that trained (a run that loaded everything keeps the last ones);
     the bench section only when there is a `make bench` output to write."""
+    found, root = provenance.sources(metrics, runs or {"run.json": run}), root or repo_root()
     performance = {} if trained_nothing(run) else {"timings": timings_markdown(run)}
     if bench:
         performance["bench"] = bench_markdown(bench)
-    return {"README.md": {"headline": headline_markdown(run, metrics), "claims": claims_markdown(run, metrics)},
-            RESULTS_PAGE: {"results": full_results_markdown(run, metrics)},
+    return {"README.md": {"headline": headline_markdown(metrics, found, root),
+                          "claims": claims_markdown(run, metrics, found, root)},
+            RESULTS_PAGE: {"results": full_results_markdown(run, metrics, found, root)},
             PERFORMANCE_PAGE: performance}
 
 
@@ -347,7 +353,8 @@ def update_readme(root: Path | None = None) -> list[Path]:
     run = _finished_run()
     bench_json = outputs_dir() / "bench.json"
     bench = json.loads(bench_json.read_text()) if bench_json.exists() else None
-    sections = readme_sections(run, load_metrics(), bench)
+    runs = {**provenance.run_records(outputs_dir()), "run.json": run}
+    sections = readme_sections(run, load_metrics(), bench, runs, root)
     texts = {root / name: replace_sections((root / name).read_text(), bodies, name)
              for name, bodies in sections.items() if bodies}
     figures = root / "docs" / "figures"
