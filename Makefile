@@ -70,7 +70,8 @@ nbval: data
 
 # Notebook 02 run in JupyterLab by a real browser (headless chromium, driven by playwright-core from
 # npm), which then moves a slider of the latent explorer and checks that the decoded image changes.
-# Needs `apt-get install chromium` and Node; screenshots in outputs/browser/ (tests/browser/run.py).
+# Needs `apt-get install chromium` and Node; screenshots in outputs/browser/ (tests/browser/run.py;
+# its --notebook 04_gan --as-is [--set num_epochs=5] opens a notebook as a learner does, and times it).
 browser-test: data
 	$(PY) tests/browser/run.py
 
