@@ -29,20 +29,21 @@ from labutils.training.loop import train_loop
 from labutils.training.runs import default_classes, evaluated_runs
 
 MNIST_TRAIN = 60000
-# Seconds per image per epoch per pixel (28 x 28 for MNIST's models; the GAN's S x S), from
-# the quick profile's run at commit b89bc76 on the lab's reference machine (2 CPU cores, fp32, no GPU):
-# each family's checkpoints' summed `seconds` over their images x epochs (AE 1.23 s, VAE 1.25 s,
-# classifier 3.13 s per epoch of 60000 digits; the GAN's 12 runs on the gallery at 32 px, 527 s in all,
-# 4.21 s per epoch of 2816 images on average: 3.4 s the main run, 2.5-5.6 s the study's variants).
-REFERENCE_COSTS = {"autoencoder": 1.23 / MNIST_TRAIN / 784, "vae": 1.25 / MNIST_TRAIN / 784,
-                   "classifier": 3.13 / MNIST_TRAIN / 784, "gan": 4.21 / 2816 / (32 * 32)}
-# Seconds a notebook spends beside training (data, evaluation, figures, verdicts) on that machine, by
-# profile: quick's is the run at b89bc76 less its training (01 58 - 49 s, 02 65 - 51, 03 122 - 13,
-# 04 692 - 528; 04 on MNIST 53 s with its run loaded, at e597a60); smoke's the smoke run's (9, 11, 20
-# and 29 s at 9e2e5c0, training 1-3 s of each); full's the quick run's (a lower bound: 03's IWAE and
-# 04's measures grow with their samples).
+# Seconds per image per epoch per pixel (28 x 28 for MNIST's models; the GAN's S x S) on the lab's reference
+# CPU: 2 cores without native bf16, so fp32, as most laptops (a 2-core Xeon run as one: LAB_NATIVE_BF16=0
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2), from the quick profile's fresh run at commit f1465a1:
+# each family's checkpoints' summed `seconds` over their images x epochs (AE 1.55 s, VAE 1.50 s, classifier
+# 5.10 s per epoch of 60000 digits; the GAN's 8 runs on the gallery at 32 px, 377 s in all, 9.19 s per
+# epoch of 2816 images on average). CPUs with native bf16 train the GAN about 2.2x faster.
+REFERENCE_COSTS = {"autoencoder": 1.55 / MNIST_TRAIN / 784, "vae": 1.50 / MNIST_TRAIN / 784,
+                   "classifier": 5.10 / MNIST_TRAIN / 784, "gan": 9.19 / 2816 / (32 * 32)}
+# Seconds a notebook spends beside training (data, evaluation, figures, verdicts) on that CPU, by profile:
+# quick's is that run less its training (01 74 - 62 s, 02 77 - 61, 03 145 - 20, 04 464 - 377; 04 on MNIST
+# 53 s with its run loaded, at e597a60, natively); smoke's the smoke run's (9, 11, 20 and 29 s at 9e2e5c0,
+# training 1-3 s of each); full's the quick run's (a lower bound: 03's IWAE and 04's measures grow with
+# their samples).
 OTHER_SECONDS = {
-    "quick": {"01_autoencoder": 9, "02_vae": 14, "03_evaluation": 110, "04_gan": 165, "04_gan_mnist": 53},
+    "quick": {"01_autoencoder": 12, "02_vae": 16, "03_evaluation": 125, "04_gan": 87, "04_gan_mnist": 53},
     "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 26, "04_gan_mnist": 15},
 }
 OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]

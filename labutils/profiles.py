@@ -67,16 +67,17 @@ EXTRA_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-# Wall times from scratch on the machine the lab is built on (2 CPU cores, no GPU), each notebook run
+# Wall times from scratch on the lab's reference CPU (2 cores, no native bf16: fp32), each notebook run
 # alone: `make run-all` shows them before it starts until it has timed a run on the user's own device.
 REFERENCE_DEVICE = "cpu (2 threads)"
 REFERENCE_SECONDS: dict[str, dict[str, float]] = {
-    # full: 01-03 with three seeds each, timed on 2026-12-01; 04 as timed on 2026-11-21 with the R1 study
-    # run (879 s), the 200-epoch options run (5805 s) and the data sweep (two runs at the study's budget,
-    # about 1000 s) it gained since, before the GAN's bf16 and cheaper monitor (an upper bound); the GAN on
-    # MNIST: 100 epochs of 80 s. quick: timed on 2026-12-01, 04 with its main run loaded (plus its 210 s).
+    # full: 01-03 with three seeds each, timed on 2026-12-01 on a 2-core Xeon with native bf16 (they train
+    # in fp32 there too); 04 as timed on 2026-11-21 with the R1 study run (879 s), the 200-epoch options run
+    # (5805 s) and the data sweep (about 1000 s) it gained since; the GAN on MNIST: 100 epochs of 80 s.
+    # quick: `make run-all PROFILE=quick` from scratch at f1465a1 on that Xeon run as an AVX2 CPU without
+    # bf16 (LAB_NATIVE_BF16=0 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2), 761 s in all.
     "full": {"01_autoencoder": 490, "02_vae": 369, "03_evaluation": 321, "04_gan": 12900, "04_gan_mnist": 8000},
-    "quick": {"01_autoencoder": 57, "02_vae": 63, "03_evaluation": 292, "04_gan": 1290, "04_gan_mnist": 480},
+    "quick": {"01_autoencoder": 74, "02_vae": 77, "03_evaluation": 145, "04_gan": 464, "04_gan_mnist": 480},
     "smoke": {"01_autoencoder": 10, "02_vae": 10, "03_evaluation": 20, "04_gan": 60, "04_gan_mnist": 15},
 }
 
