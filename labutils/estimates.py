@@ -22,7 +22,7 @@ import torch
 
 from labutils.config import AEConfig, GANConfig, VAEConfig, settings_id
 from labutils.fingerprint import code_fingerprint
-from labutils.profiles import FULL, EXTRA_RUNS, config_parameters, profile_values
+from labutils.profiles import EXTRA_RUNS, FULL, MAIN_RUN_ONLY, config_parameters, profile_values
 from labutils.runtime import checkpoint_path, outputs_dir
 from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base
 from labutils.training.loop import train_loop
@@ -220,19 +220,22 @@ def show(notebook: str, profile: str, in_force: dict[str, Any], plan_of, costs: 
     now = total_seconds(plan, notebook, profile, costs)
     print(f"estimate on this device, {profile} profile (costs per image from {source}):")
     print("\n".join(table(plan, notebook, profile, costs)))
-    quick_values = {name: profile_values("quick", notebook)[name] for name in _parameters(notebook)}
+    quick_values = _quick_values(notebook)
     quick = total_seconds(plan_of(quick_values), notebook, "quick", costs)
     same = profile == "quick" and all(in_force[name] == quick_values[name] for name in quick_values)
     print(f"profile quick would take {_duration(quick)}" + (" (these values)" if same else ""))
     return now, quick
 
 
-def _parameters(notebook: str) -> dict[str, Any]:
-    return FULL[EXTRA_RUNS.get(notebook, (notebook, {}))[0]]
+def _quick_values(notebook: str) -> dict[str, Any]:
+    """The quick profile's value of every parameter that a profile changes in `notebook`."""
+    values = profile_values("quick", notebook)
+    return {name: values[name] for name in FULL[EXTRA_RUNS.get(notebook, (notebook, {}))[0]]}
 
 
 # One call per notebook, each with what its page has defined by its first training.
-def show_mnist(notebook: str, profile: str, in_force: dict[str, Any], config: AEConfig, *code: Any) -> tuple[float, float]:
+def show_mnist(notebook: str, profile: str, in_force: dict[str, Any], config: AEConfig, *code: Any
+               ) -> tuple[float, float]:
     """01's or 02's estimate; `code`: the model class, step class and loop the notebook trains with."""
     fingerprint = code_fingerprint(*code)
     return show(notebook, profile, in_force, lambda values: plan_mnist(notebook, values, config, fingerprint))
@@ -289,15 +292,15 @@ def show_exercises(in_force: dict[str, Any], config: GANConfig, parts: Any, imag
     profile on the lab's reference CPU. Exercises 2-5 train the main run alone (`main_run_only`); exercise 1
     its two small runs. Returns the seconds here by exercise."""
     notebook, plan_of = _gan_plan_of(config, parts, images)
-    quick = {name: profile_values("quick", notebook)[name] for name in _parameters(notebook)}
+    quick = _quick_values(notebook)
     costs = measured_costs()
-    off = {"variant_epochs": 0, "options_epochs": 0, "data_fractions": (), "exercise_epochs": 0}
     exercises = {  # what each changes: its training runs, with the values in force and with quick's
-        "1  exercise_epochs = N, nothing else": lambda v: [p for p in plan_of({**v, **off, "exercise_epochs": (
-            v["exercise_epochs"] or EXERCISE_TRY_EPOCHS)}) if p.section == "exercise"],
+        "1  exercise_epochs = N, nothing else": lambda v: [p for p in plan_of(
+            {**v, **MAIN_RUN_ONLY, "exercise_epochs": v["exercise_epochs"] or EXERCISE_TRY_EPOCHS})
+            if p.section == "exercise"],
         '2  generator = "mlp", main_run_only = True': lambda v: plan_of(
-            {**v, **off}, config.replace(generator="mlp")),
-        "3-5  an edited loss or update, or beta1, main_run_only = True": lambda v: plan_of({**v, **off}),
+            {**v, **MAIN_RUN_ONLY}, config.replace(generator="mlp")),
+        "3-5  an edited loss or update, or beta1, main_run_only = True": lambda v: plan_of({**v, **MAIN_RUN_ONLY}),
     }
     print(f"{'exercise':<64}{'retrains':>14}{'here':>10}{'quick, 2-core CPU':>19}")
     here = {}

@@ -54,6 +54,10 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# What 04's `main_run_only = True` sets, whatever the profile: the main run alone (exercises 2-5), no options
+# study, options run, data sweep or exercise 1; the repeated measures follow the sweep.
+MAIN_RUN_ONLY: dict[str, Any] = {"variant_epochs": 0, "options_epochs": 0, "data_fractions": (), "exercise_epochs": 0}
+
 # Every profile runs headless: no progress bars in logs, and static figures where a person would move widgets.
 HEADLESS = {"progress": False, "interactive": False}
 
