@@ -347,8 +347,9 @@ def _finished_run() -> dict:
 
 def update_readme(root: Path | None = None) -> list[Path]:
     """Rewrite the marked sections of README.md, docs/results.md and docs/performance.md from the
-    last run (and from `outputs/bench.json`, when there is one), and copy the results' figures to
-    docs/figures/. Every file is checked before any is written. Returns the files written."""
+    last run (and from `outputs/bench.json`, when there is one), copy the results' figures to
+    docs/figures/ and remove those that no page shows any more. Every file is checked before any is
+    written. Returns the files written."""
     root = root or repo_root()
     run = _finished_run()
     bench_json = outputs_dir() / "bench.json"
@@ -363,4 +364,8 @@ def update_readme(root: Path | None = None) -> list[Path]:
         shutil.copyfile(outputs_dir("figures") / f"{name}.png", figures / f"{name}.png")
     for path, text in texts.items():
         path.write_text(text)
+    shown = "".join(path.read_text() for path in (root / "README.md", *root.glob("docs/*.md")) if path.exists())
+    for name in RESULT_FIGURES:  # a figure of an earlier run that no page shows any more
+        if f"figures/{name}.png" not in shown:
+            (figures / f"{name}.png").unlink(missing_ok=True)
     return list(texts)

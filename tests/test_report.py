@@ -253,11 +253,16 @@ def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, mon
 
 def test_without_the_options_run_the_two_panel_gan_figure_heads_the_readme(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, figures=("04_gan_real_vs_generated",))
+    stale = tmp_path / "docs" / "figures" / "04_gan_options_run.png"  # copied by an earlier run's make readme
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an earlier run's figure")
 
     lab_results.update_readme(tmp_path)
 
     readme = (tmp_path / "README.md").read_text()
     assert readme.count("![") == 1 and "](docs/figures/04_gan_real_vs_generated.png)" in readme
+    assert not stale.exists()  # no page shows it any more
+    assert (tmp_path / "docs" / "figures" / "04_gan_real_vs_generated.png").exists()
 
 
 def test_the_gan_on_mnist_from_its_own_run(tmp_path, monkeypatch):
