@@ -108,7 +108,7 @@ def combined_notebook(executed_dir: Path, run: dict) -> nbformat.NotebookNode:
         raise ReportError(f"No executed notebooks in {executed_dir}: run `make run-all` first.")
     cells = [new_markdown_cell(_run_summary(run)), new_markdown_cell(OBJECTIVE),
              new_markdown_cell(METHOD)]
-    if claims := verdicts_markdown(load_metrics()):
+    if claims := verdicts_markdown(load_metrics(), readings=True):
         cells.append(new_markdown_cell("## Verdicts on the reports' claims\nEach is tested in the notebook named "
                                        "beside it, where its test and its numbers are shown.\n\n" + claims))
     for path in paths:

@@ -178,10 +178,11 @@ def verdict_rows(metrics: dict[str, dict]) -> list[dict]:
     return [{**v, "notebook": stem} for stem in VERDICT_NOTEBOOKS for v in metrics.get(stem, {}).get("verdicts", [])]
 
 
-def verdicts_markdown(metrics: dict[str, dict]) -> str:
+def verdicts_markdown(metrics: dict[str, dict], readings: bool = False) -> str:
     """The reports' claims and their verdicts, one table row each, with each verdict's error rate and
     whether it survives Holm's correction over the run's verdicts, and a sentence that counts them;
-    empty when no notebook recorded any."""
+    empty when no notebook recorded any. `readings` adds the report's words and how the lab reads the
+    claim (docs/results.md and the report; the README's table stays compact)."""
     # the verdicts' one format (kept out of the torch-free import)
     from labutils.metrics.verdicts import error_rate, holm, holm_text, interval_text, p_value
 
@@ -195,6 +196,7 @@ def verdicts_markdown(metrics: dict[str, dict]) -> str:
     lines = [f"| `{r['notebook']}` | {r['report']} | {r['claim']} | **{r['outcome']}** | "
              f"{interval_text(r['interval'])}, {r['interval'].get('holds', 'above')} {r['interval']['threshold']:g} | "
              f"{'—' if rate is None else f'{100 * rate:.0f}%'} | {holm_text(r, c)} |"
+             + (f" {_cell(r.get('quote'), quoted=True)} | {_cell(r.get('reading'))} |" if readings else "")
              for r, c, rate in zip(rows, corrected, rates)]
     decided = [c for r, c in zip(rows, corrected) if r["outcome"] != "within noise"]
     without = sum(r["p_value"] is None for r in rows)
@@ -202,8 +204,17 @@ def verdicts_markdown(metrics: dict[str, dict]) -> str:
                 f"{len(rows)} verdicts as one family, Holm's correction (family-wise error 5%) keeps "
                 f"{sum(c['survives'] for c in decided)} of the {len(decided)} decided ones"
                 + (f"; {without} have no p-value (no interval, or a record that kept none)" if without else "") + ".")
-    return "\n".join(["| notebook | report | claim | verdict | statistic [interval], holds when | error rate | "
-                      "p, Holm over the run |", "|---|---|---|---|---|---|---|", *lines, "", sentence])
+    header = ("| notebook | report | claim | verdict | statistic [interval], holds when | error rate | "
+              "p, Holm over the run |" + (" the report's words | read as |" if readings else ""))
+    return "\n".join([header, "|---" * header.count(" |") + "|", *lines, "", sentence])
+
+
+def _cell(text: str | None, quoted: bool = False) -> str:
+    """Text for one Markdown table cell: its pipes escaped; a dash where there is none."""
+    if not text:
+        return "—"
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return f"“{text}”" if quoted else text
 
 
 def _table(rows: list[Row], found: dict[str, Source]) -> str:
@@ -251,7 +262,7 @@ def full_results_markdown(run: dict, metrics: dict[str, dict], found: dict[str, 
         f"Data: {'; '.join(run.get('data_sources', [])) or '?'}. "
         "`make readme` rewrites this section from `outputs/`; the full story is in `make report`.")
     table, figures = _table(rows, found), _figures(_result_figures(), figures_dir)
-    claims = verdicts_markdown(metrics)
+    claims = verdicts_markdown(metrics, readings=True)
     if claims:
         claims = f"**The reports' claims** (each test in its notebook's metrics file, `verdicts`):\n\n{claims}\n\n"
     return f"{header}\n\n{table}\n\n{claims}{figures}\n"

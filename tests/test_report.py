@@ -357,6 +357,22 @@ def test_the_claims_table_gives_each_verdict_s_error_rate_and_its_fate_under_hol
     assert table[-1].startswith("Each verdict's error rate") and "of the 2 decided ones" in table[-1]
 
 
+def test_the_full_claims_table_quotes_the_report_and_says_how_the_claim_is_read():
+    from labutils.metrics.verdicts import Verdict
+
+    quoted = Verdict("AE loss plateaus lower", "report 1", "t", {"estimate": 0.01, "low": 0.005, "high": 0.02,
+                                                                  "level": 0.95, "seeds": 3},
+                     quote="AE loss plateaus lower than VAE", reading="reconstruction term | same scale").record()
+    unquoted = {k: v for k, v in quoted.items() if k not in ("quote", "reading")}   # an older record
+    metrics = {"03_evaluation": {"verdicts": [quoted, unquoted]}}
+    full = lab_results.verdicts_markdown(metrics, readings=True).splitlines()
+    assert full[0].endswith("| the report's words | read as |") and full[1].count("|---") == 9
+    assert full[2].endswith("| “AE loss plateaus lower than VAE” | reconstruction term \\| same scale |")
+    assert full[3].endswith("| — | — |")
+    # the README's table stays compact
+    assert "the report's words" not in lab_results.verdicts_markdown(metrics)
+
+
 def _verdict(claim, estimate, low, high):
     from labutils.metrics.verdicts import Verdict
 

@@ -122,6 +122,19 @@ def test_a_record_has_the_interface_keys_and_the_table_reads_records():
     assert verdicts.changed_by_noise([record]) == ["claim"]
 
 
+def test_a_verdict_keeps_the_report_s_words_and_the_lab_s_reading_beside_it():
+    v = verdicts.Verdict("AE lacks generative capability", "report 1", "t",
+                         {"estimate": 0.2, "low": 0.1, "high": 0.3, "level": 0.95, "seeds": 3},
+                         quote="the AE lacks generative capability", reading="fails under both samplers")
+    record = v.record()
+    assert record["quote"] == "the AE lacks generative capability" and record["reading"] == "fails under both samplers"
+    table = verdicts.table([record])
+    assert table.loc[1, "the report's words"] == record["quote"] and table.loc[1, "read as"] == record["reading"]
+    # a record written before the fields existed still makes a table
+    old = {k: val for k, val in record.items() if k not in ("quote", "reading")}
+    assert verdicts.table([old]).loc[1, "read as"] == ""
+
+
 def _pair(seed, ae_error=0.010, vae_error=0.012, kl=(10.0, 18.0, 20.0, 22.0, 23.0, 23.5, 23.8, 23.9, 24.0, 24.0),
           ae_loss=(0.03, 0.02, 0.015, 0.0151, 0.015, 0.015, 0.015, 0.015, 0.015, 0.015), ae_far=3.0, mmd2=0.002):
     rng = np.random.default_rng(seed)

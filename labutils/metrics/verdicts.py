@@ -17,7 +17,9 @@ the test its interval inverts (`p_value`), and
 step-down correction (Holm 1979), which keeps the chance of any wrong decided verdict under 5%.
 
 Each notebook's metrics file carries `verdicts`, a list of `Verdict.record()` dicts:
-{claim, report, outcome, evidence, interval, test, point_outcome, p_value, error_rate}.
+{claim, report, quote, reading, outcome, evidence, interval, test, point_outcome, p_value, error_rate}:
+`quote` is the report's own words for the claim, quoted exactly; `reading` is how the lab reads it (the
+primary measure, the tolerance) and why, from the claim's wording and the literature.
 """
 from __future__ import annotations
 
@@ -125,6 +127,8 @@ class Verdict:
     direction: str = "above"         # the claim needs the statistic above the threshold, or "below" it
     evidence: str = ""               # the numbers behind it, one or two sentences
     notes: Mapping[str, Any] = field(default_factory=dict)
+    quote: str = ""                  # the report's own words for the claim, quoted exactly (short)
+    reading: str = ""                # how the lab reads the claim and why: the measure, the tolerance, its reason
 
     @property
     def outcome(self) -> str:
@@ -136,7 +140,8 @@ class Verdict:
 
     def record(self) -> dict[str, Any]:
         """The verdict as the metrics file keeps it."""
-        return {"claim": self.claim, "report": self.report, "outcome": self.outcome, "evidence": self.evidence,
+        return {"claim": self.claim, "report": self.report, "quote": self.quote, "reading": self.reading,
+                "outcome": self.outcome, "evidence": self.evidence,
                 "interval": {**self.interval, "threshold": self.threshold, "holds": self.direction}, "test": self.test,
                 "point_outcome": self.point_outcome, "p_value": p_value(self.interval, self.threshold),
                 "error_rate": error_rate(self.interval), **({"notes": dict(self.notes)} if self.notes else {})}
@@ -180,6 +185,7 @@ def table(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> pd.DataFrame:
                      "statistic [interval]": interval_text(r["interval"]),
                      "holds when": f"{r['interval'].get('holds', 'above')} {r['interval']['threshold']:g}",
                      "error rate": "—" if rate is None else f"{100 * rate:.0f}%", "Holm": holm_text(r, corrected),
+                     "the report's words": r.get("quote", ""), "read as": r.get("reading", ""),
                      "test": r["test"], "evidence": r["evidence"]})
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
 
