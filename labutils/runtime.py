@@ -67,14 +67,19 @@ def checkpoint_path(run_id: str) -> Path:
 def write_atomically(path: Path | str, write: Callable[[Path], None]) -> Path:
     """`write(partial)` to a temporary name beside `path`, then rename it to `path`.
 
-    An interrupted run never leaves half a file that a later run would take for a whole one.
+    An interrupted run never leaves half a file that a later run would take for a whole one, and a
+    `write` that raises leaves nothing at all: its partial file is removed before the error goes on.
     The temporary name holds the process id, so two processes never write into the same one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    write(partial)
-    os.replace(partial, path)
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:  # Ctrl-C included
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -114,6 +114,7 @@ def test_an_interrupted_atomic_write_leaves_the_old_file_whole(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         runtime.write_atomically(path, fails_halfway)
     assert torch.load(path) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.pt"]  # and no partial file left beside it
 
 
 def test_checkpoints_live_under_the_outputs_tree_by_run_id(tmp_path, monkeypatch):
