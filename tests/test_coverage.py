@@ -91,6 +91,30 @@ def test_theil_sen_on_autocorrelated_epochs_does_not_cover():
     assert coverage < GOOD_ENOUGH
 
 
+@pytest.mark.parametrize("points, phi", [(10, 0.5), (15, 0.8), (30, 0.0), (30, 0.5)])
+def test_the_robust_trend_interval_allowing_for_autocorrelation_covers(points, phi):
+    """Theil-Sen with Sen's interval widened for autocorrelation: the slope behind "stable"."""
+    slope = 0.1
+    data = _ar1(np.random.default_rng(5), points, phi) + slope * np.arange(points)
+    fits = [trends.robust_slope_interval(y) for y in data]
+    coverage = _coverage(fits, slope)
+    undecided = np.mean([f["low"] is None for f in fits])
+    print(f"Theil-Sen, n_eff, {points} points, phi {phi}: {coverage:.3f} ({undecided:.3f} without an interval)")
+    assert coverage >= GOOD_ENOUGH
+    assert phi > 0.5 or undecided < 0.5   # an interval missing too often would cover by default
+
+
+def test_the_stable_drift_interval_covers():
+    """The drift "stable" reads: the tail's slope x epochs / the tail's median, on a series at level 100."""
+    epochs, slope = 20, 0.5
+    series = 100 + slope * np.arange(1, epochs + 1) + 2 * _ar1(np.random.default_rng(6), epochs, 0.5)
+    truth = slope * epochs / (100 + slope * np.mean(np.arange(epochs // 2 + 1, epochs + 1)))
+    fits = [trends.drift(y) for y in series]
+    coverage = _coverage(fits, truth)
+    print(f"drift over the last half, 20 epochs, phi 0.5: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
 SHARES = np.full(10, 0.1)   # ten equal shares: the rarest digit's hardest case, every digit could be the rarest
 
 
