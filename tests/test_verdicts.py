@@ -182,11 +182,12 @@ def test_mnist_verdicts_flip_when_the_measurements_do():
                          mmd2=0.0001) for s in range(2)])
     assert v["AE achieves better reconstruction (lower loss)"].outcome == verdicts.DOES_NOT_HOLD
     assert v["KL divergence increases initially"].outcome == verdicts.DOES_NOT_HOLD
-    assert v["KL divergence stabilises"].outcome == verdicts.DOES_NOT_HOLD      # drifts by far more than 2%
+    assert v["KL divergence stabilises"].outcome == verdicts.DOES_NOT_HOLD      # drifts by far more than 5%
     assert v["AE lacks generative capability"].outcome == verdicts.DOES_NOT_HOLD
     assert v["The KL term ensures the latent space approximates a standard normal distribution"].outcome == verdicts.HOLDS
     short = _by_claim([_pair(s, ae_loss=(0.03, 0.02)) for s in range(2)])
-    assert short["AE loss plateaus"].outcome == verdicts.DOES_NOT_HOLD          # 2 epochs cannot show a plateau
+    assert short["AE loss plateaus"].outcome == verdicts.WITHIN_NOISE           # 2 epochs cannot show a plateau
+    assert "cannot show a plateau" in short["AE loss plateaus"].evidence
     one_seed = _by_claim([_pair(0)])
     assert one_seed["KL divergence stabilises"].outcome == verdicts.WITHIN_NOISE   # training noise unmeasured
 

@@ -167,3 +167,21 @@ def stability(values, tolerance: float = STABLE_TOLERANCE, level: float = 0.95) 
     return {**common, "estimate": tolerance - abs(d["estimate"]), "low": tolerance - far, "high": tolerance - near,
             "se": d["se"], "df": d["df"], "effective_points": d["effective_points"], "holds_above": far,
             "fails_below": near}
+
+
+STABLE_READING = ("\"Plateaus\", \"stabilizes\" and \"convergence\" read with one definition (01, 02, 04): trained as "
+                  "long again at its rate over the last half of the epochs, the series would change by less than "
+                  f"{100 * STABLE_TOLERANCE:.0f}% of its level there, the change that stability testing calls "
+                  "significant (ICH Q1A(R2)). The rate is Theil–Sen's, which one wild epoch cannot move. The "
+                  "evidence gives the tolerances at which the verdict would flip.")
+
+
+def flip_text(margin) -> str:
+    """'it would hold for any tolerance above 7.2% and fail for any below 1.1%': the tolerances at which a
+    "stable" verdict (a margin tolerance - |drift| with its interval, `margin["tolerance"]`) would flip."""
+    if margin.get("low") is None:
+        return "no interval, so no tolerance decides it"
+    tolerance = margin.get("tolerance", STABLE_TOLERANCE)
+    above, below = tolerance - margin["low"], tolerance - margin["high"]
+    return (f"it would hold for any tolerance above {100 * above:.1f}%"
+            + (f" and fail for any below {100 * below:.1f}%" if below > 0 else ", and fail for none"))
