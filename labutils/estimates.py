@@ -2,7 +2,8 @@
 
 A notebook's plan is its list of training runs (`Planned`), one per checkpoint it would write, made
 from the parameters in force: epochs, images, image size, seeds and which sections run. A run whose
-checkpoint exists for its config and code is loaded and costs nothing. A run to train costs
+checkpoint exists for its config and code is loaded and costs nothing, and so, counted as loaded, is one
+whose checkpoint is published (`training.published`: downloaded, seconds). A run to train costs
 epochs x images x pixels x the seconds per image-pixel-epoch of its family: measured from this
 machine's own checkpoints where there are some (each holds its per-epoch `seconds`), else the lab's
 reference CPU's (REFERENCE_COSTS). What is not training (data, evaluation, figures) is the
@@ -24,6 +25,7 @@ from labutils.config import AEConfig, GANConfig, VAEConfig, settings_id
 from labutils.fingerprint import code_fingerprint
 from labutils.profiles import EXTRA_RUNS, FULL, MAIN_RUN_ONLY, config_parameters, profile_values
 from labutils.runtime import checkpoint_path, outputs_dir
+from labutils.training import published
 from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base
 from labutils.training.loop import train_loop
 from labutils.training.runs import default_classes, evaluated_runs
@@ -53,7 +55,8 @@ MIN_SECONDS = 5.0
 
 @dataclass
 class Planned:
-    """One training run a notebook will make: its section, size, and checkpoint (loaded if it exists)."""
+    """One training run a notebook will make: its section, size, and checkpoint (loaded if it exists, or
+    downloaded if it is published)."""
 
     section: str
     family: str        # "autoencoder", "vae", "classifier", "gan": whose cost per image it takes
@@ -64,7 +67,7 @@ class Planned:
 
     @property
     def loaded(self) -> bool:
-        return self.checkpoint.exists()
+        return self.checkpoint.exists() or published.published(self.checkpoint.stem) is not None
 
     def training_seconds(self, costs: dict[str, float]) -> float:
         """What training it takes, trained before or not."""

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from labutils.runtime import CPUShare, report_progress, save_atomically
+from labutils.training import published
 from labutils.training.loop import train_loop
 from labutils.training.step import Step, device_of, mean_metrics
 
@@ -49,6 +50,15 @@ class History:
 
 
 CPU_SHARE_EVERY = 20  # batches between two looks at how many trainings share the CPU
+CHECKPOINT_KEYS = frozenset({"config", "epoch", "history", "step", "torch_rng"})  # what save_checkpoint always writes
+
+
+def _keys(state: Any) -> str:
+    return f"keys {sorted(map(str, state))[:6]}" if isinstance(state, dict) else f"a {type(state).__name__}"
+
+
+def _shapes(weights: dict) -> dict[str, tuple | None]:
+    return {k: tuple(v.shape) if isinstance(v, torch.Tensor) else None for k, v in weights.items()}
 
 
 # LAB_NATIVE_BF16=0: behave as a CPU without native bf16 (an environment variable, so that it reaches
@@ -105,7 +115,8 @@ class Trainer:
 
     Load-if-present-else-train: when `checkpoint_path` holds a finished run of the same config,
     `fit()` loads it and returns at once; a partial one is resumed from its last epoch, with
-    the batch order and random state it had, so the result equals an uninterrupted run.
+    the batch order and random state it had, so the result equals an uninterrupted run. Where it holds
+    nothing and the run is published (`training.published`), `download` fetches it there first.
 
     `continue_from`, when `checkpoint_path` holds nothing yet, is a finished shorter run of the
     same config (only num_epochs differs) to train on from: with no schedule tied to the epoch
@@ -130,12 +141,13 @@ class Trainer:
         continue_from: str | Path | None = None,
         loop: Callable = train_loop,
         watch: Any = None,
+        download: bool = True,
     ):
         self.step = step
         self.train_loader = train_loader
         self.test_loader = test_loader
         self.num_epochs = num_epochs
-        self.loop, self.watch = loop, watch
+        self.loop, self.watch, self.download = loop, watch, download
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.continue_from = Path(continue_from) if continue_from else None
         self.loaded_from: Path | None = None  # the checkpoint fit() started from, if any
@@ -175,6 +187,8 @@ class Trainer:
         restored, not its optimisers' or its loader's state, so it opens on whatever device is at hand.
         The file is read onto the CPU; the step's `load_state_dict` puts what it keeps on its device.
         """
+        if self.download and self.checkpoint_path is not None and not self.checkpoint_path.exists():
+            published.fetch(self.checkpoint_path, self.published_problem, progress=self.progress)
         if self.checkpoint_path is not None and self.checkpoint_path.exists():
             path, ignored = self.checkpoint_path, set()
         elif self.continue_from is not None:
@@ -184,7 +198,7 @@ class Trainer:
                                         "or leave continue_from out to train from the start.")
         else:
             return False
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and containers, never code
         saved = {k: v for k, v in state["config"].items() if k not in ignored}
         if self.config and saved != {k: v for k, v in self.config.items() if k not in ignored}:
             changed = sorted(k for k in self.config.keys() | saved.keys()
@@ -216,6 +230,26 @@ class Trainer:
             self.train_loader.load_state_dict(state["train_loader"])
         self.loaded_from = path
         return True
+
+    def published_problem(self, state: Any) -> str | None:
+        """Why a downloaded `state` is not a finished checkpoint of this run, which `load_checkpoint` would
+        load (None: it is one): the keys `save_checkpoint` writes, this config, every epoch, the weights'
+        shapes of this run's networks."""
+        if not isinstance(state, dict) or not CHECKPOINT_KEYS <= state.keys():
+            return f"not a checkpoint of the lab's engine (it holds {_keys(state)})"
+        try:
+            if self.config and state["config"] != self.config:
+                changed = sorted(k for k in self.config.keys() | state["config"].keys()
+                                 if state["config"].get(k) != self.config.get(k))
+                return f"a checkpoint of another config (fields {changed})"
+            if len(state["history"]["epochs"]) < self.num_epochs:
+                return f"an unfinished run ({len(state['history']['epochs'])} of {self.num_epochs} epochs)"
+            for name, module in self.step.modules.items():
+                if _shapes(state["step"]["modules"][name]) != _shapes(module.state_dict()):
+                    return f"its '{name}' weights do not fit this run's network"
+        except (KeyError, TypeError, AttributeError) as err:
+            return f"not a checkpoint of the lab's engine ({type(err).__name__}: {err})"
+        return None
 
     # -- training ----------------------------------------------------------------------------
     @property

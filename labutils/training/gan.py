@@ -124,7 +124,8 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False, d
     `continue_from=N` trains on from the checkpoint of the same config with N epochs instead of from
     the start, e.g. to take a 100-epoch run to 200: the same result, as nothing in training depends
     on the number of epochs (the learning rate is constant; EMA's warm-up counts updates). `parts`:
-    the networks' and the step's classes (the package's, the code of notebook 04, by default).
+    the networks' and the step's classes (the package's, the code of notebook 04, by default). A published
+    run that is not here is downloaded (`training.published`), unless `retrain`.
     """
     device = get_device(config.device)
     data = data if data is not None else load_gan_data(config)
@@ -145,7 +146,8 @@ def train_gan(config: GANConfig, progress: bool = True, retrain: bool = False, d
     shorter = checkpoint_path(config.replace(num_epochs=continue_from).run_id(code=code)) if continue_from else None
     watch = GANWatch(config, real_images=images)  # real images: the in-training distance (config.swd_every)
     trainer = Trainer(step, loader, config.num_epochs, checkpoint_path=path, config={**config.identity(), "code": code},
-                      progress=progress, verbose=verbose, continue_from=shorter, loop=parts.loop, watch=watch)
+                      progress=progress, verbose=verbose, continue_from=shorter, loop=parts.loop, watch=watch,
+                      download=not retrain)
     history = trainer.fit()
     # The last epoch's end again (its BatchNorm re-estimation, same seed: nothing changes for a run trained
     # here), so that a loaded checkpoint is sampled with the statistics of its own weights.

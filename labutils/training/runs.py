@@ -61,8 +61,9 @@ def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, ret
 
     `model_class(input_dim, hidden_dims, latent_dim)` and `step_class(model, config)` default to the
     package's (for a `VAEConfig` a `VAE` and its `VAEStep`), `loop` to notebook 01's `train_loop`; a
-    notebook passes its own, and the checkpoint is named after their code too, so edited code trains anew. With `retrain`, an
-    existing checkpoint of this configuration and code is deleted first.
+    notebook passes its own, and the checkpoint is named after their code too, so edited code trains anew. Where
+    no checkpoint is here and the run is published, it is downloaded (`training.published`). With `retrain`, an
+    existing checkpoint of this configuration and code is deleted first, and nothing is downloaded.
     """
     defaults = default_classes(config)
     model_class, step_class = model_class or defaults[0], step_class or defaults[1]
@@ -79,7 +80,8 @@ def train_mnist_model(config: AEConfig, mnist: MNIST, progress: bool = True, ret
     if retrain:
         path.unlink(missing_ok=True)
     trainer = Trainer(step, train_loader, config.num_epochs, test_loader=test_loader,
-                      checkpoint_path=path, config={**config.identity(), "code": code}, progress=progress, loop=loop)
+                      checkpoint_path=path, config={**config.identity(), "code": code}, progress=progress, loop=loop,
+                      download=not retrain)
     history = trainer.fit()
     return TrainedModel(model, config, history, path, device, step, train_loader, test_loader,
                         loaded=trainer.loaded_complete)
