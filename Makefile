@@ -6,8 +6,8 @@
 #   make browser-test                         notebook 02 in JupyterLab, in headless chromium -> outputs/browser/
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
-#   make book | make book-check               outputs/book/: the last run's notebooks as a site | its pages in headless chromium
 #   make export                               copy the notebooks' #@save cells into labutils (a test checks they agree)
+#   make publish-checkpoints [BASE_URL=...]   the last run's trained models -> outputs/publish/, for a release (docs/checkpoints.md)
 #   make data | make lab | make setup | make clean
 #   make fork REPO=https://github.com/OWNER/NAME  point every badge and setup cell at your fork
 
@@ -22,7 +22,7 @@ TEST_OUTPUTS := $(CURDIR)/outputs/test
 # Seconds: a smoke-run cell that runs longer fails `make test` (and `make nbval`).
 CELL_TIMEOUT := 900
 
-.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme book book-check lab export fork clean help
+.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme lab export publish-checkpoints fork clean help
 .DEFAULT_GOAL := help
 
 help:  # the comment lines at the top
@@ -53,8 +53,10 @@ run-gan-mnist: data
 # A smoke run of every notebook and of the GAN on MNIST (papermill), each executed once, then in one
 # pytest session: the unit tests, the tests of that run and the report built from it, and every cell
 # of every executed notebook checked as nbval checks it (tests/test_notebook_cells.py). Test runs write
-# to outputs/test/, never over a real run's, and never download the FID's Inception weights.
+# to outputs/test/, never over a real run's, and never download the FID's Inception weights or a
+# published checkpoint.
 test: export LAB_FID_DOWNLOAD = 0
+test: export LAB_CHECKPOINT_DOWNLOAD = 0
 test: data
 	rm -rf $(TEST_OUTPUTS)
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labtools.pipeline run --profile smoke --kernel $(KERNEL) --cell-timeout $(CELL_TIMEOUT)
@@ -64,6 +66,7 @@ test: data
 # The notebooks under nbval itself, each executed again in a fresh kernel from a copy with the smoke
 # parameters injected (not part of `make test`, whose smoke run already executes each one once).
 nbval: export LAB_FID_DOWNLOAD = 0
+nbval: export LAB_CHECKPOINT_DOWNLOAD = 0
 nbval: data
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m labtools.pipeline prepare --profile smoke --out $(TEST_OUTPUTS)/nbval
 	LAB_OUTPUTS=$(TEST_OUTPUTS) $(PY) -m pytest $(TEST_OUTPUTS)/nbval --nbval-lax --nbval-kernel-name $(KERNEL) \
@@ -85,21 +88,19 @@ report: setup
 readme: setup
 	$(PY) -m labtools.report readme
 
-# The last run's executed notebooks as a static site (labtools/book.py): an index, a page for each
-# notebook with its figures, the report; outputs/book/index.html opens offline. book-check opens every
-# page in headless chromium (tests/browser/book_check.py; needs what browser-test needs).
-book: setup
-	$(PY) -m labtools.book
-
-book-check: setup
-	$(PY) tests/browser/book_check.py
-
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
 
 # The model, loss and step cells a notebook marks `#@save labutils.X` are that module's code too.
 export: setup
 	$(PY) -m labtools.notebook_export
+
+# The last run's finished checkpoints copied to outputs/publish/ with their registry entries
+# (outputs/publish/registry.json); BASE_URL: where they will be uploaded (several: mirrors, tried in
+# order; default: this repository's release checkpoints-<commit>). WRITE_REGISTRY=1 once they are
+# uploaded: the entries go into labutils/training/published_checkpoints.json, to commit.
+publish-checkpoints: setup
+	$(PY) -m labtools.publish $(foreach url,$(BASE_URL),--base-url $(url)) $(if $(WRITE_REGISTRY),--write-registry)
 
 # Rewrites pyproject.toml's Repository and every notebook's badges and setup cell. The install
 # does not depend on that address, so the set-up stamp is kept (else the next command would
