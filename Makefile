@@ -6,6 +6,7 @@
 #   make browser-test                         notebook 02 in JupyterLab, in headless chromium -> outputs/browser/
 #   make bench                                training speed: the lab against the usual DataLoader way
 #   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
+#   make book | make book-check               outputs/book/: the last run's notebooks as a site | its pages in headless chromium
 #   make export                               copy the notebooks' #@save cells into labutils (a test checks they agree)
 #   make publish-checkpoints [BASE_URL=...]   the last run's trained models -> outputs/publish/, for a release (docs/checkpoints.md)
 #   make data | make lab | make setup | make clean
@@ -22,7 +23,7 @@ TEST_OUTPUTS := $(CURDIR)/outputs/test
 # Seconds: a smoke-run cell that runs longer fails `make test` (and `make nbval`).
 CELL_TIMEOUT := 900
 
-.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme lab export publish-checkpoints fork clean help
+.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme book book-check lab export publish-checkpoints fork clean help
 .DEFAULT_GOAL := help
 
 help:  # the comment lines at the top
@@ -87,6 +88,15 @@ report: setup
 
 readme: setup
 	$(PY) -m labtools.report readme
+
+# The last run's executed notebooks as a static site (labtools/book.py): an index, a page for each
+# notebook with its figures, the report; outputs/book/index.html opens offline. book-check opens every
+# page in headless chromium (tests/browser/book_check.py; needs what browser-test needs).
+book: setup
+	$(PY) -m labtools.book
+
+book-check: setup
+	$(PY) tests/browser/book_check.py
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/
