@@ -141,3 +141,114 @@ def test_an_edit_of_the_in_training_distance_renames_no_gan_run_but_an_edit_of_t
     assert GANParts().fingerprint() == before  # how training is watched is not part of a run's name
     monkeypatch.setattr(gan_step, "update_ema", other_ema)
     assert GANParts().fingerprint() != before  # what trains is
+
+
+PINNED = '''
+import math
+
+SCALE = 0.5  # a module constant that the code reads: it counts
+
+
+def squash(x, power=2):
+    """A docstring does not count."""
+    return math.tanh(x) ** power
+
+
+class Scaler:
+    """Nor does this one."""
+    offset = 1
+
+    @staticmethod
+    def label(x):
+        return f"{x!r:>{8}} scaled"  # from 3.12 an f-string comes as pieces: it is read whole
+
+    def __call__(self, x):
+        return SCALE * squash(x) + self.offset
+'''
+PINNED_FINGERPRINT = "e9db6ece"  # the name of PINNED's `Scaler` on Python 3.11, 3.12 and 3.13 alike
+
+
+def test_the_normal_form_is_pinned():
+    """Any change to the normal form renames every run (a checkpoint trained before is not found): it shows here."""
+    import inspect
+
+    from labutils.fingerprint import normal_form
+
+    scaler = _run_as_a_cell("pinned", PINNED, defines="Scaler")
+    assert normal_form(inspect.getsource(scaler.label)) == '@ staticmethod\ndef label ( x ) :\n return f"{x!r:>{8}} scaled"'
+    assert code_fingerprint(scaler) == PINNED_FINGERPRINT
+
+
+def test_the_normal_form_leaves_out_what_does_not_run_and_keeps_what_does():
+    from labutils.fingerprint import normal_form
+
+    method = '''
+    @torch.no_grad()
+    def step(self, x,
+             scale=2):  # a comment
+        """A docstring."""
+
+        y = f"{x}"  # an f-string computes: it stays
+        return scale*x
+'''
+    form = normal_form(method)
+    assert form == ('@ torch . no_grad ( )\ndef step ( self , x , scale = 2 ) :\n y = f"{x}"\n'
+                    ' return scale * x')
+    assert normal_form(textwrap.dedent(method)) == form  # a method as its class holds it, or at a cell's top
+    assert normal_form(method.replace("    ", "\t")) == form  # indentation's width and kind
+    assert normal_form(method.replace("return scale*x", "return scale * x")) == form
+    assert normal_form(method.replace("scale*x", "scale*x*x")) != form
+    assert normal_form(method.replace('f"{x}"', 'f"{x!r}"')) != form
+    assert normal_form(method.replace("        return", "    return")) != form  # out of the function: another program
+
+
+def test_a_function_without_source_is_refused_and_a_dataclass_is_named_by_its_fields():
+    import pytest
+
+    from labutils.fingerprint import NoSource
+
+    namespace = {"__name__": "__main__"}
+    exec("def no_file(x):\n    return x + 1\n", namespace)  # no linecache entry: compiled code only
+    with pytest.raises(NoSource, match="no_file: its source cannot be read"):
+        code_fingerprint(namespace["no_file"])
+    cell = "from dataclasses import dataclass\n\n@dataclass\nclass Part:\n    width: int\n\n    def area(self):\n        return self.width ** 2\n"
+    named = code_fingerprint(_run_as_a_cell("dataclass", cell, defines="Part"))  # its __init__ has no source
+    assert code_fingerprint(_run_as_a_cell("dataclass again", cell, defines="Part")) == named
+    assert code_fingerprint(_run_as_a_cell("another field", cell.replace("width: int\n", "width: int\n    height: int\n"),
+                                           defines="Part")) != named
+
+
+def test_the_fingerprint_follows_names_through_a_decorator():
+    """`@torch.no_grad()` wraps a function in torch's: the fingerprint reads ours, and what ours names."""
+    cell = "import torch\n\ndef helper(x):\n    return x * 2\n\n@torch.no_grad()\ndef evaluate(x):\n    return helper(x)\n"
+    named = code_fingerprint(_run_as_a_cell("wrapped", cell, defines="evaluate"))
+    assert code_fingerprint(_run_as_a_cell("wrapped, helper edited", cell.replace("x * 2", "x * 3"), defines="evaluate")) != named
+
+
+F_STRINGS = "y = f\"a{x!r:>{w}}b\" + f'{f\"{x}\"}'\n"
+F_STRING_PIECES = [  # tokenize's tokens of F_STRINGS on Python 3.12 and 3.13 (recorded there): (kind, string, columns)
+    ("NAME", "y", 0, 1), ("OP", "=", 2, 3), ("FSTRING_START", 'f"', 4, 6), ("FSTRING_MIDDLE", "a", 6, 7),
+    ("OP", "{", 7, 8), ("NAME", "x", 8, 9), ("OP", "!", 9, 10), ("NAME", "r", 10, 11), ("OP", ":", 11, 12),
+    ("FSTRING_MIDDLE", ">", 12, 13), ("OP", "{", 13, 14), ("NAME", "w", 14, 15), ("OP", "}", 15, 16),
+    ("FSTRING_MIDDLE", "", 16, 16), ("OP", "}", 16, 17), ("FSTRING_MIDDLE", "b", 17, 18), ("FSTRING_END", '"', 18, 19),
+    ("OP", "+", 20, 21), ("FSTRING_START", "f'", 22, 24), ("OP", "{", 24, 25), ("FSTRING_START", 'f"', 25, 27),
+    ("OP", "{", 27, 28), ("NAME", "x", 28, 29), ("OP", "}", 29, 30), ("FSTRING_END", '"', 30, 31), ("OP", "}", 31, 32),
+    ("FSTRING_END", "'", 32, 33), ("NEWLINE", "\n", 33, 34)]
+
+
+def test_3_12_s_f_string_pieces_read_as_3_11_s_one_token(monkeypatch):
+    """The tests run on 3.11, whose tokenize gives an f-string whole; 3.12's pieces are fed in to show they read the same."""
+    import tokenize
+
+    from labutils import fingerprint
+
+    as_3_11_reads_it = fingerprint.normal_form(F_STRINGS)
+    assert as_3_11_reads_it == "y = f\"a{x!r:>{w}}b\" + f'{f\"{x}\"}'"
+    kinds = {"NAME": tokenize.NAME, "OP": tokenize.OP, "NEWLINE": tokenize.NEWLINE,
+             "FSTRING_START": 1001, "FSTRING_MIDDLE": 1002, "FSTRING_END": 1003}  # kinds that 3.11 does not have
+    pieces = [tokenize.TokenInfo(kinds[kind], string, (1, start), (1, end), F_STRINGS)
+              for kind, string, start, end in F_STRING_PIECES]
+    monkeypatch.setattr(fingerprint, "_STRING_STARTS", {kinds["FSTRING_START"]})
+    monkeypatch.setattr(fingerprint, "_STRING_ENDS", {kinds["FSTRING_END"]})
+    monkeypatch.setattr(tokenize, "generate_tokens", lambda readline: iter(pieces))
+    assert fingerprint.normal_form(F_STRINGS) == as_3_11_reads_it
