@@ -214,7 +214,7 @@ def _cell(text: str | None, quoted: bool = False) -> str:
     if not text:
         return "—"
     text = text.replace("|", "\\|").replace("\n", " ")
-    return f"“{text}”" if quoted else text
+    return f"“{text}”" if quoted and "“" not in text else text   # a quote of two reports marks its own
 
 
 def _table(rows: list[Row], found: dict[str, Source]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import theilslopes
 
 from labutils.metrics import trends
+from labutils.metrics.prior_match import gaussian_fit_kl_per_dimension
 from labutils.metrics.uncertainty import LEVEL, bootstrap_interval, percentile_over_seeds, t_interval
 from labutils.summaries.gan_verdicts import clopper_pearson, rarest_digit_share
 
@@ -132,4 +133,29 @@ def test_the_smallest_of_ten_separate_intervals_does_not_cover():
     low, high = clopper_pearson(counts, 1000, LEVEL)
     coverage = float(np.mean((low.min(axis=1) <= SHARES.min()) & (SHARES.min() <= high.min(axis=1))))
     print(f"former rarest digit, ten separate 95% intervals: {coverage:.3f}")
+    assert coverage < GOOD_ENOUGH
+
+
+def _prior_fit_draws(rng, images, dimensions, sd):
+    return rng.normal(0, sd, (DRAWS, images, dimensions)), 0.5 * (sd ** 2 - 1 - np.log(sd ** 2))
+
+
+def test_the_prior_match_interval_over_images_covers():
+    """03's "approximates N(0, I)": the Gaussian fit's KL per dimension, bias removed, one seed, the normal
+    bootstrap over the images, on q(z) = N(0, 0.9² I_4) with 300 draws."""
+    draws, truth = _prior_fit_draws(np.random.default_rng(8), 300, 4, 0.9)
+    intervals = [bootstrap_interval([z], gaussian_fit_kl_per_dimension, resamples=100, seed=i, method="normal")
+                 for i, z in enumerate(draws)]
+    coverage = _coverage(intervals, truth)
+    print(f"Gaussian fit's KL per dimension, normal bootstrap over images: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_the_percentile_bootstrap_of_the_prior_match_does_not_cover():
+    """Expected to fall short: a resample's repeated rows shrink the covariance, so the percentiles of the
+    bias-corrected KL sit above it (60 draws in 8 dimensions: about 5%)."""
+    draws, truth = _prior_fit_draws(np.random.default_rng(9), 60, 8, 0.9)
+    intervals = [bootstrap_interval([z], gaussian_fit_kl_per_dimension, resamples=100, seed=i) for i, z in enumerate(draws)]
+    coverage = _coverage(intervals, truth)
+    print(f"Gaussian fit's KL per dimension, percentile bootstrap: {coverage:.3f}")
     assert coverage < GOOD_ENOUGH

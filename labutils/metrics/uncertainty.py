@@ -72,7 +72,10 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
 
     One seed: the bootstrap over the images; `method` "percentile", or "basic" (the percentiles
     reflected about the estimate) for a statistic that resampling biases, such as a Fréchet distance,
-    which repeated rows shrink. This interval holds the images' noise only: the dict says so.
+    which repeated rows shrink, or "normal" (the estimate ± z · the resamples' standard deviation) for
+    a statistic whose resamples are shifted too far for either, such as a log determinant of a sample
+    covariance, corrected for bias at n distinct rows. This interval holds the images' noise only: the
+    dict says so.
 
     Several seeds: a two-level variance, var = s²_seeds / S + v_images, and a t interval with
     Welch–Satterthwaite degrees of freedom, (a + b)² / (a² / (S − 1)) for a = s²_seeds / S, b = v_images.
@@ -87,8 +90,8 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
 
     Returns {"estimate", "low", "high", "level", "seeds", "images", "resamples", "method", ...}.
     """
-    if method not in ("percentile", "basic"):
-        raise ValueError(f"method must be 'percentile' or 'basic', got {method!r}.")
+    if method not in ("percentile", "basic", "normal"):
+        raise ValueError(f"method must be 'percentile', 'basic' or 'normal', got {method!r}.")
     runs = [np.asarray(v, dtype=np.float64) for v in (per_image if np.ndim(per_image[0]) else [per_image])]
     n_images = len(runs[0])
     if any(len(v) != n_images for v in runs):
@@ -102,6 +105,8 @@ def bootstrap_interval(per_image: Sequence[np.ndarray] | np.ndarray, statistic: 
         low, high = _percentiles(draws, level)
         if method == "basic":
             low, high = 2 * estimate - high, 2 * estimate - low
+        if method == "normal":
+            low, high = t_bounds(estimate, float(draws.std(ddof=1)), float("inf"), level)
         return {**common, "low": low, "high": high, "se": float(draws.std(ddof=1)), "df": float("inf"),
                 "method": f"{method} bootstrap over images (one seed: no seed-level noise in it)"}
     seed_part = float(per_seed.var(ddof=1) / len(runs))

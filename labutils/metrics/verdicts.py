@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from labutils.metrics.uncertainty import t_bounds
 
 HOLDS, DOES_NOT_HOLD, WITHIN_NOISE = "holds", "does not hold", "within noise"
 OUTCOMES = (HOLDS, DOES_NOT_HOLD, WITHIN_NOISE)
@@ -69,8 +71,9 @@ def p_value(interval: Mapping[str, Any], threshold: float = 0.0) -> float | None
     - the rarest digit (`counts`): "every share above" holds when each digit's one-sided exact test
       does (the largest of their p-values, an intersection-union test); "some share below" needs one
       digit, Bonferroni over ten; the smaller of the two, doubled.
-    - two margins that must both hold (`parts`): the larger of their p-values when the smaller estimate
-      is above the threshold, else twice the smaller (Bonferroni).
+    - parts that must all hold (`parts`, `all_above`): the largest of their p-values when every estimate
+      is above the threshold (an intersection-union test), else the smallest p-value of the parts
+      below it times the number of parts (Bonferroni: one part below is enough to fail).
     """
     if interval.get("low") is None or not np.isfinite(interval["estimate"]):
         return None
@@ -78,7 +81,10 @@ def p_value(interval: Mapping[str, Any], threshold: float = 0.0) -> float | None
         parts = [p_value(part, threshold) for part in interval["parts"]]
         if any(p is None for p in parts):
             return None
-        return max(parts) if interval["estimate"] > threshold else min(1.0, 2 * min(parts))
+        if interval["estimate"] > threshold:
+            return max(parts)
+        below = [p for p, part in zip(parts, interval["parts"]) if part["estimate"] <= threshold]
+        return min(1.0, len(parts) * min(below))
     if "counts" in interval:
         counts, total = np.asarray(interval["counts"]), interval["samples"]
         above = max(stats.binom.sf(c - 1, total, threshold) for c in counts)    # P(X >= c): each share above
@@ -93,6 +99,23 @@ def p_value(interval: Mapping[str, Any], threshold: float = 0.0) -> float | None
         fewer = int(min((values < threshold).sum(), (values > threshold).sum()))
         return float(stats.binomtest(fewer, int((values != threshold).sum()) or 1).pvalue)
     return None
+
+
+def all_above(parts: Sequence[Mapping[str, Any]], level: float = 0.95) -> dict[str, Any]:
+    """One interval for a claim that needs every part's statistic above the threshold, from the parts'
+    t intervals (`se`, `df`; a part without an interval leaves none): its estimate and low are the
+    smallest part's (it holds when every part's interval is above); its high is the smallest of the parts'
+    highs at level 1 − (1 − level) / parts (it fails when one part's is below, Bonferroni over the parts).
+    `p_value` reads the parts the same way."""
+    parts = [dict(part) for part in parts]
+    common = {"estimate": min(part["estimate"] for part in parts), "level": level, "parts": parts,
+              "method": f"all of {len(parts)} parts: the smallest estimate and low (intersection-union), the "
+                        f"smallest high at {100 * (1 - (1 - level) / len(parts)):g}% (Bonferroni)"}
+    if any(part.get("low") is None or "se" not in part for part in parts):
+        return {**common, "low": None, "high": None}
+    highs = [t_bounds(part["estimate"], part["se"], part["df"], 1 - (1 - level) / len(parts))[1] for part in parts]
+    shared = {key: parts[0][key] for key in ("seeds", "images") if key in parts[0]}
+    return {**common, **shared, "low": min(part["low"] for part in parts), "high": min(highs)}
 
 
 def holm(records: Iterable[Mapping[str, Any]], alpha: float = 0.05) -> list[dict[str, Any]]:
