@@ -3,6 +3,7 @@
     pipeline         make run-all / make test: the notebooks under papermill, and the run's record
     progress         what a headless run shows: expected times, then section, epoch, time left
     report, results  make report (outputs/report.html) / make readme (the README's and docs/' results)
+    book             make book: the last run's notebooks as a static site (outputs/book/)
     bench            make bench: the lab's training against the usual way of writing it; with
     bench_machine,   the machine around it (a busy machine, the hardware's peak, bf16),
     bench_explore,   each explorer's response time, and what bench and bench_machine both build
