@@ -40,18 +40,17 @@ TEMPLATE = """\
 {%- block jupyter_widgets -%}{%- endblock -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock -%}
 {%- block html_head_js_mathjax -%}{% if resources.book_math %}{{ super() }}{% endif %}{%- endblock -%}
-{%- block extra_css -%}
-<style>
-nav.book { display: flex; gap: 1.5em; flex-wrap: wrap; padding: 0.6em 1em; margin: 0 0 1em;
-  border-bottom: 1px solid #ddd; font-family: var(--jp-ui-font-family); font-size: 14px; background: #f7f7f7; }
-nav.book.bottom { border-top: 1px solid #ddd; border-bottom: none; margin: 2em 0 0; }
-nav.book a { text-decoration: none; }
-</style>
-{%- endblock extra_css -%}
+{%- block extra_css -%}{{ resources.book_style }}{%- endblock extra_css -%}
 {%- block body_header -%}{{ super() }}{{ resources.book_nav }}{%- endblock body_header -%}
 {%- block body_footer -%}{{ resources.book_nav | replace('class="book"', 'class="book bottom"') }}\
 {{ super() }}{%- endblock body_footer -%}
 """
+NAV_STYLE = """<style>
+nav.book { display: flex; gap: 1.5em; flex-wrap: wrap; padding: 0.6em 1em; margin: 0 0 1em;
+  border-bottom: 1px solid #ddd; font-family: var(--jp-ui-font-family); font-size: 14px; background: #f7f7f7; }
+nav.book.bottom { border-top: 1px solid #ddd; border-bottom: none; margin: 2em 0 0; }
+nav.book a { text-decoration: none; }
+</style>"""
 WIDGET = "application/vnd.jupyter.widget-view+json"
 STATIC = ("image/png", "image/jpeg", "image/svg+xml", "image/gif", "text/html", "text/markdown")
 # A Colab or Kaggle badge, `[![Open in Colab](badge.svg)](link)`, whatever notebook it opens.
@@ -226,15 +225,20 @@ def write_pages(sections: list[tuple[str, dict, list[dict]]], folder: Path) -> l
     pages = [(entry["name"], entry["title"]) for entry in entries]
     for number, entry in enumerate(entries):
         nb = page_notebook(entry["nb"], entry["name"])
-        resources = {"metadata": {"name": entry["title"]}, "book_nav": nav(pages, number), "book_math": has_math(nb)}
+        resources = {"metadata": {"name": entry["title"]}, "book_nav": nav(pages, number), "book_style": NAV_STYLE,
+                     "book_math": has_math(nb)}
         body, _ = exporter_.from_notebook_node(nb, resources=resources)
         (folder / f"{entry['name']}.html").write_text(body, encoding="utf-8")
     try:
-        build_report(folder / "report.html")
+        report = build_report(folder / "report.html")
+        # `make report`'s page, with the bar back to the contents
+        html_ = report.read_text(encoding="utf-8").replace("<main>", "<main>" + NAV_STYLE + nav(pages, None), 1)
+        report.write_text(html_, encoding="utf-8")
         report_error = None
     except ReportError as err:  # e.g. no metrics: the pages stand without it
         report_error = str(err)
-    resources = {"metadata": {"name": "Generative models lab"}, "book_nav": nav(pages, None), "book_math": False}
+    resources = {"metadata": {"name": "Generative models lab"}, "book_nav": nav(pages, None), "book_style": NAV_STYLE,
+                 "book_math": False}
     body, _ = exporter_.from_notebook_node(index_notebook(sections, report_error), resources=resources)
     (folder / "index.html").write_text(body, encoding="utf-8")
     return ["index.html", *(f"{name}.html" for name, _ in pages), *(["report.html"] if report_error is None else [])]

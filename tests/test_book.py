@@ -64,6 +64,7 @@ def test_the_index_links_every_notebook_of_the_run_and_says_which_run(outputs):
     assert "01 · First" in index and "What the first one teaches." in index and "The second." in index
     assert "smoke" in index and "cpu (2 threads)" in index and "2026-12-05 02:22:44 UTC" in index
     assert f"{notebook_setup.repository_url()}/commit/{COMMIT}" in index and ">0123456<" in index
+    assert '<nav class="book"><a href="index.html">Contents</a></nav>' in (out / "report.html").read_text()
 
 
 def test_each_page_embeds_its_figures_and_loads_nothing_from_the_network(outputs):
