@@ -28,7 +28,7 @@ from jinja2 import DictLoader
 from nbformat.v4 import new_markdown_cell, new_notebook
 
 from labtools import notebook_setup
-from labtools.report import _gif_as_html, build_report
+from labtools.report import gif_as_html, build_report
 from labtools.results import ReportError
 from labutils.profiles import EXTRA_RUNS
 from labutils.runtime import outputs_dir, repo_root
@@ -123,7 +123,7 @@ def page_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode
                 if not any(mime in data for mime in STATIC):
                     raise BookError(f"{name}.ipynb, cell {number} shows a widget with no static figure: "
                                     "run the notebooks headless (`make run-all`), which draws each explorer.")
-            _gif_as_html(output)
+            gif_as_html(output)
     return nb
 
 

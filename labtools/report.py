@@ -67,7 +67,7 @@ def _run_summary(run: dict) -> str:
             f"| data | {sources} |\n")
 
 
-def _gif_as_html(output: nbformat.NotebookNode) -> None:
+def gif_as_html(output: nbformat.NotebookNode) -> None:
     """nbconvert's HTML templates have no rule for image/gif (they fall back to the text form):
     give an animation an <img> with its data embedded, which every browser plays."""
     data = output.get("data", {})
@@ -93,7 +93,7 @@ def _report_cells(path: Path, first_id: int) -> list[nbformat.NotebookNode]:
         if cell.cell_type == "markdown":  # badges: remote images, and of use in a notebook only
             cell.source = BADGE.sub("", cell.source)
         for output in cell.get("outputs", []):
-            _gif_as_html(output)
+            gif_as_html(output)
         cells.append(cell)
     return cells
 
