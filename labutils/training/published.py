@@ -124,9 +124,9 @@ def fetch(path: Path, check: Callable[[dict], str | None], progress: bool = True
         except (OSError, http.client.HTTPException) as err:  # a reset, a timeout, a full disk
             problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         else:
+            made = "; ".join(filter(None, [f"{entry['profile']} profile", describe_metric(entry["metric"])]))
             print(f"Downloaded {path.name} ({entry['size'] / 1e6:.1f} MB, sha256 verified) from {url}: trained at "
-                  f"{entry['commit'][:12]} ({entry['profile']} profile; {describe_metric(entry['metric'])}).",
-                  flush=True)
+                  f"{entry['commit'][:12]} ({made}).", flush=True)
             return True
         then = "trying the next URL" if i + 1 < len(entry["urls"]) else "training it here instead"
         print(f"Published checkpoint not used: {url}: {problem}; {then}.", flush=True)
