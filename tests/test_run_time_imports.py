@@ -109,7 +109,8 @@ def test_everything_else_the_lab_imports_is_in_its_lab_extra():
     for path in sorted(PACKAGE.rglob("*.py")) + sorted(TOOLS.rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py")):
         names = imported_names(path.read_text())
         for top in {name.split(".")[0] for name in names - set(_platform_own(names))}:
-            if top not in sys.stdlib_module_names and top not in ("__future__", "labutils", "labtools", "conftest"):
+            local = (path.parent / f"{top}.py").is_file()  # a script's sibling, e.g. tests/browser/run.py
+            if top not in sys.stdlib_module_names and top not in ("__future__", "labutils", "labtools") and not local:
                 if not {canonicalize_name(d) for d in distributions.get(top, [])} & listed:
                     missing.add(f"{top} ({path.relative_to(ROOT)})")
     assert sorted(missing) == [], "add their distributions to pyproject.toml's `lab` extra"
