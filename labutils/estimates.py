@@ -26,7 +26,7 @@ from labutils.fingerprint import code_fingerprint
 from labutils.profiles import EXTRA_RUNS, FULL, MAIN_RUN_ONLY, config_parameters, profile_values
 from labutils.runtime import checkpoint_path, outputs_dir
 from labutils.training import published
-from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base
+from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base, sweep_runs
 from labutils.training.loop import train_loop
 from labutils.training.runs import default_classes, evaluated_runs
 
@@ -43,9 +43,10 @@ REFERENCE_COSTS = {"autoencoder": 1.55 / MNIST_TRAIN / 784, "vae": 1.50 / MNIST_
 # quick's is that run less its training (01 74 - 62 s, 02 77 - 61, 03 145 - 20, 04 464 - 377; 04 on MNIST
 # 53 s with its run loaded, at e597a60, natively); smoke's the smoke run's (9, 11, 20 and 29 s at 9e2e5c0,
 # training 1-3 s of each); full's the quick run's (a lower bound: 03's IWAE and 04's measures grow with
-# their samples).
+# their samples); 04's quick value 13 s more for the data sweep's second seed's repeated measures (estimated
+# from about 1 s per measure in a quick run at 38bd430, natively; not yet timed).
 OTHER_SECONDS = {
-    "quick": {"01_autoencoder": 12, "02_vae": 16, "03_evaluation": 125, "04_gan": 87, "04_gan_mnist": 53},
+    "quick": {"01_autoencoder": 12, "02_vae": 16, "03_evaluation": 125, "04_gan": 100, "04_gan_mnist": 53},
     "smoke": {"01_autoencoder": 8, "02_vae": 10, "03_evaluation": 20, "04_gan": 26, "04_gan_mnist": 15},
 }
 OTHER_SECONDS["full"] = OTHER_SECONDS["quick"]
@@ -168,11 +169,13 @@ def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) 
         for changes in ({}, {"generator": "mlp"}, {"diffaugment": True}, {"spectral_norm": True},
                         {"r1_gamma": R1_GAMMA}):
             plan.append(run("options study", base.replace(**changes)))
-        for fraction in sorted(values["data_fractions"]):
-            if fraction < 1:  # the whole set's run is the study's
-                share = max(config.batch_size, round(fraction * n))
-                plan.append(run("data sweep", study_base(config, max(1, round(variant_epochs / fraction)))
-                                .replace(train_size=share), share))
+        for fraction, k in sweep_runs(values["data_fractions"]):
+            if fraction == 1 and k == 0:  # the whole set's first run is the study's
+                continue
+            share = n if fraction == 1 else max(config.batch_size, round(fraction * n))
+            sweep = study_base(config, max(1, round(variant_epochs / fraction)))
+            sweep = sweep.replace(seed=sweep.seed + k, **({"train_size": share} if fraction < 1 else {}))
+            plan.append(run("data sweep", sweep, share))
     if values["options_epochs"]:
         plan.append(run("options run", config.replace(**SMALL_DATA_OPTIONS, num_epochs=values["options_epochs"],
                                                       seed=config.seed + REPORT_SEED_OFFSET)))

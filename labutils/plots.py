@@ -395,23 +395,25 @@ def plot_aggregate_posterior(mean: Sequence[float], variance: Sequence[float], a
     return fig
 
 
-def plot_data_sweep(sweep: Mapping[float, Mapping], distances: Mapping[float, Sequence[float]],
+def plot_data_sweep(sweep: Mapping[float, Mapping], distances: Mapping[float, Mapping[int, Sequence[float]]],
                     floors: Sequence[float], title: str, ylabel: str = "SWD x 10^3 (lower is closer)") -> plt.Figure:
-    """The distance to all the real images per share of them trained on (equal updates): the mean of the
-    repeats and their range, the real-vs-real floor dashed, each point labelled with its image count."""
-    fractions = sorted(sweep)
-    mean = np.array([np.mean(distances[f]) for f in fractions])
-    low = mean - np.array([np.min(distances[f]) for f in fractions])
-    high = np.array([np.max(distances[f]) for f in fractions]) - mean
+    """The distance to all the real images per share of them trained on (equal updates): per training seed
+    (distances: {share: {seed: [per repeat]}}) the repeats' mean and range, the first seed's joined by a
+    line, the real-vs-real floor dashed, each share labelled with its image count."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.errorbar([100 * f for f in fractions], mean, yerr=[low, high], marker="o", capsize=4,
-                label="generated vs real (range over repeats)")
-    for f, m in zip(fractions, mean):
-        ax.annotate(f"{sweep[f]['train_size']} images\n{sweep[f]['epochs']} epochs", (100 * f, m),
-                    textcoords="offset points", xytext=(6, 8), fontsize=8, va="bottom")
+    for i, s in enumerate(sorted({s for runs in distances.values() for s in runs})):
+        values = {f: np.asarray(distances[f][s]) for f in sorted(sweep) if s in distances[f]}
+        mean = np.array([v.mean() for v in values.values()])
+        spread = [mean - [v.min() for v in values.values()], [v.max() for v in values.values()] - mean]
+        ax.errorbar([100 * f + 1.5 * i for f in values], mean, yerr=spread, marker="o", capsize=4,
+                    linestyle="none" if i else "-", markerfacecolor="white" if i else None,
+                    label=f"training seed {s}: generated vs real (range over repeats)")
+    for f in sorted(sweep):
+        ax.annotate(f"{sweep[f]['train_size']} images\n{sweep[f]['epochs']} epochs", (100 * f, np.mean(
+            distances[f][min(distances[f])])), textcoords="offset points", xytext=(6, 8), fontsize=8, va="bottom")
     ax.axhline(np.mean(floors), color="tab:green", linestyle="--", label=f"floor: real vs real ({np.mean(floors):.1f})")
     ax.set(title=title, xlabel="share of the training images (%), the same number of updates", ylabel=ylabel)
     ax.set_xlim(0, 115)
-    ax.set_ylim(0, 1.25 * max(mean + high))  # room for the labels above the points
+    ax.set_ylim(0, 1.25 * max(max(v) for runs in distances.values() for v in runs.values()))  # room for labels
     ax.legend(fontsize=8)
     return fig

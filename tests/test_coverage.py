@@ -13,7 +13,7 @@ from scipy.stats import theilslopes
 from labutils.metrics import trends
 from labutils.metrics.prior_match import gaussian_fit_kl_per_dimension
 from labutils.metrics.uncertainty import LEVEL, bootstrap_interval, percentile_over_seeds, t_interval
-from labutils.summaries.gan_verdicts import clopper_pearson, rarest_digit_share
+from labutils.summaries.gan_verdicts import clopper_pearson, over_repeats, rarest_digit_share, sweep_gain
 
 DRAWS = 400
 ALLOWED_SHORTFALL = 0.05
@@ -59,6 +59,38 @@ def test_the_former_percentile_bootstrap_over_three_seeds_does_not_cover():
     coverage = _coverage([percentile_over_seeds(d, resamples=200, seed=i) for i, d in enumerate(data)], 0.0)
     print(f"former percentile bootstrap over 3 seeds: {coverage:.3f}")
     assert coverage < GOOD_ENOUGH
+
+
+def _sweep(data) -> dict:
+    """(seeds, repeats) gains as 04's data sweep holds them: {share: {seed: distances per repeat}}."""
+    return {0.25: {s: list(row) for s, row in enumerate(data)}, 1.0: {s: [0.0] * len(row) for s, row in enumerate(data)}}
+
+
+@pytest.mark.parametrize("seed_sd", [1.0, 0.1, 0.0])   # the seeds' spread dominates, is small, is absent
+def test_the_data_sweep_s_two_seeds_and_shared_repeats_cover(seed_sd):
+    """04's data sweep: a gain per training seed (2), each measured on 5 repeats that every seed shares (the
+    same real samples) and on its own generated images."""
+    data = _seeds_and_images(np.random.default_rng(7), seeds=2, images=5, seed_sd=seed_sd, image_sd=0.5, shared_sd=0.5)
+    coverage = _coverage([sweep_gain(_sweep(d)) for d in data], 0.0)
+    print(f"data sweep, 2 seeds x 5 repeats, seed sd {seed_sd}: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
+
+
+def test_welch_satterthwaite_s_df_over_two_seeds_does_not_cover():
+    """Expected to fall short: with 2 seeds the seed variance has one degree of freedom, and where it is
+    small by chance, Welch–Satterthwaite's df is large and the interval too narrow (about 86%)."""
+    data = _seeds_and_images(np.random.default_rng(7), seeds=2, images=5, seed_sd=1.0, image_sd=0.5, shared_sd=0.5)
+    coverage = _coverage([bootstrap_interval(d, resamples=200, seed=i) for i, d in enumerate(data)], 0.0)
+    print(f"two-level t, Welch-Satterthwaite df, 2 seeds x 5 repeats: {coverage:.3f}")
+    assert coverage < GOOD_ENOUGH
+
+
+def test_the_t_interval_over_five_repeats_covers():
+    """04's final measurements: 5 independent repeats (fresh real and generated images each)."""
+    ratios = np.random.default_rng(8).normal(3.0, 0.2, (DRAWS, 5))
+    coverage = _coverage([over_repeats(r) for r in ratios], 3.0)
+    print(f"t over 5 repeats: {coverage:.3f}")
+    assert coverage >= GOOD_ENOUGH
 
 
 def _ar1(rng, points, phi):

@@ -94,7 +94,7 @@ def test_pixel_features_are_area_means_in_the_unit_interval():
 
 
 def test_diversity_against_floor_repeats_and_its_interval_holds_the_floor():
-    real, fake = _normal(1000, 8, seed=1), _normal(300, 8, seed=2)
+    real, fake = _normal(1000, 8, seed=1), _normal(1500, 8, seed=2)
     calls = []
 
     def features(x):
@@ -102,7 +102,7 @@ def test_diversity_against_floor_repeats_and_its_interval_holds_the_floor():
         return x
 
     result = diversity.diversity_against_floor(features, real, fake, n=300, repeats=5)
-    assert calls == [1000, 300]  # once per image set
+    assert calls == [1000, 1500]  # once per image set
     for key in ("precision", "recall", "floor_precision", "floor_recall", "precision_ratio", "recall_ratio"):
         assert len(result[key]) == 5
         summary = result["summary"][key]
@@ -113,3 +113,15 @@ def test_diversity_against_floor_repeats_and_its_interval_holds_the_floor():
     recall = result["summary"]["recall"]
     assert recall["low"] <= result["summary"]["floor_recall"]["mean"] <= recall["high"]
     assert result["summary"]["recall_ratio"]["mean"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_each_repeat_measures_its_own_generated_images():
+    # Repeat 1's generated images are collapsed onto three real points, the others are fresh draws: only
+    # repeat 1's recall falls, so each repeat reads its own slice of `fake`, not one shared sample.
+    real = _normal(600, 8, seed=1)
+    fake = _normal(900, 8, seed=2)
+    fake[300:600] = real[torch.arange(300) % 3] + 0.01 * _normal(300, 8, seed=3)
+    result = diversity.diversity_against_floor(lambda x: x, real, fake, n=300, repeats=3)
+    assert result["recall"][1] < 0.2 < min(result["recall"][0], result["recall"][2])
+    with pytest.raises(ValueError, match="each repeat its own n"):
+        diversity.diversity_against_floor(lambda x: x, real, fake[:600], n=300, repeats=3)

@@ -45,7 +45,11 @@ def test_the_parameters_say_which_sections_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
     gan = GANConfig(image_size=32, num_epochs=30)
     sections = lambda values: [p.section for p in plan_gan(values, gan, "c", 2872)]
-    assert sections(GAN_VALUES).count("options study") == 5 and sections(GAN_VALUES).count("data sweep") == 2
+    assert sections(GAN_VALUES).count("options study") == 5
+    # the sweep: a quarter with two seeds, a half with one, the whole set's second seed (its first is the study's)
+    sweep = [p for p in plan_gan(GAN_VALUES, gan, "c", 2872) if p.section == "data sweep"]
+    assert [(p.images, p.epochs) for p in sweep] == [(718, 32), (718, 32), (1436, 16), (2872, 8)]
+    assert len({p.checkpoint for p in sweep}) == 4
     off = {**GAN_VALUES, "variant_epochs": 0, "options_epochs": 0, "exercise_epochs": 0}
     assert sections(off) == ["main run"]
     # Twice the image side, four times the pixels: the main run costs four times as much.

@@ -164,6 +164,17 @@ def test_a_kept_reference_measures_as_the_distance_computed_from_scratch():
         reference.measure(fake[:8])
 
 
+def test_each_repeated_distance_measures_its_own_generated_images():
+    real, fake = _textures(64, 0), _textures(48, 9, grid=8)
+    out = image_metrics.swd_repeats(real, {"g": fake}, n=16, repeats=3, seed=2)
+    for r, s in enumerate(out["seeds"]):
+        reference = image_metrics.SWDReference(real, 16, seed=s)
+        assert out["g"][r] == reference.measure(fake[16 * r:16 * (r + 1)])["swd"]["average"]
+        assert out["floor"][r] == reference.floor["average"]
+    with pytest.raises(ValueError, match="each repeat its own n"):
+        image_metrics.swd_repeats(real, {"g": fake[:40]}, n=16, repeats=3)
+
+
 def test_laplacian_pyramid_reconstructs_the_image():
     x = torch.rand(2, 3, 64, 64)
     levels = image_metrics.laplacian_pyramid(x)

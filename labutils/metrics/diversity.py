@@ -17,7 +17,7 @@ batched mode, so 10 000 x 10 000 points need (batch_size x 10 000) distances at 
 `pixel_features` is the feature space used for the art, where no pretrained network can be had
 offline; `diversity_against_floor` reports the measurement with its floor, two real samples of the
 same size (what a perfect generator would score: with n images neither number reaches 1), and its
-spread over repeated draws.
+spread over repeated draws, each of other real images and of other generated ones.
 """
 from __future__ import annotations
 
@@ -80,10 +80,11 @@ def diversity_against_floor(features: Callable[[torch.Tensor], torch.Tensor], re
                             fake: torch.Tensor, n: int, repeats: int = 10, k: int = NEIGHBOURHOOD,
                             seed: int = 0) -> dict:
     """Precision and recall of n generated images against n real ones, beside the floor (the same n real
-    images against n others), for `repeats` random draws (repeat r seeded with seed + r).
+    images against n others), for `repeats` draws: repeat r draws its real images at random (seeded with
+    seed + r) and measures its own n generated ones, fake[r * n:(r + 1) * n] (draw them from fresh noise).
 
-    real: at least 2n images; fake: at least n (all of them when exactly n). `features` maps a batch of
-    images to (N, D) features; it is called once on `real` and once on `fake`.
+    real: at least 2n images; fake: at least repeats x n. `features` maps a batch of images to (N, D)
+    features; it is called once on `real` and once on `fake`.
     Returns {"precision", "recall", "floor_precision", "floor_recall", "precision_ratio", "recall_ratio"}
     (one value per repeat; ratio: the generator's value over the floor's), "n", "k", "repeats", and
     "summary": for each list, {"mean", "low", "high"}, low and high its 2.5 and 97.5 percentiles.
@@ -94,8 +95,9 @@ def diversity_against_floor(features: Callable[[torch.Tensor], torch.Tensor], re
     if len(real) < 2 * n:
         raise ValueError(f"Need at least 2n = {2 * n} real images for the reference and the floor's second "
                          f"sample, got {len(real)}: pass a smaller n (at most {len(real) // 2}) or more real images.")
-    if len(fake) < n:
-        raise ValueError(f"Need n = {n} generated images, got {len(fake)}: generate more or pass a smaller n.")
+    if len(fake) < repeats * n:
+        raise ValueError(f"Need repeats x n = {repeats * n} generated images, each repeat its own n, got {len(fake)}: "
+                         "generate more or pass a smaller n or fewer repeats.")
     real_features, fake_features = features(real), features(fake)  # once per set; the repeats index into them
     lists: dict[str, list[float]] = {key: [] for key in ("precision", "recall", "floor_precision", "floor_recall",
                                                          "precision_ratio", "recall_ratio")}
@@ -103,7 +105,7 @@ def diversity_against_floor(features: Callable[[torch.Tensor], torch.Tensor], re
         g = torch.Generator().manual_seed(seed + r)
         order = torch.randperm(len(real), generator=g)
         reference, other = real_features[order[:n]], real_features[order[n:2 * n]]  # disjoint
-        generated = fake_features[torch.randperm(len(fake), generator=g)[:n]]
+        generated = fake_features[r * n:(r + 1) * n]  # this repeat's own generated images
         score, floor = precision_recall(reference, generated, k), precision_recall(reference, other, k)
         lists["precision"].append(score["precision"])
         lists["recall"].append(score["recall"])

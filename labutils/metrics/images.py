@@ -263,18 +263,25 @@ def swd_against_floor(real: torch.Tensor, fake: torch.Tensor, n: int, seed: int 
 
 
 def swd_repeats(real: torch.Tensor, fakes: dict[str, torch.Tensor], n: int, repeats: int, seed: int = 0) -> dict:
-    """Each generated set's SWD average against `repeats` different real samples (and fresh projections
-    and patches), with the floor of each: the spread a verdict reads as the measurement's uncertainty.
-    Every set is measured against the same samples, so differences between sets are paired per repeat.
+    """Each generated set's SWD average against `repeats` different real samples, with the floor of each.
+    Repeat r measures its own n generated images, `fakes[name][r * n:(r + 1) * n]` (draw them from fresh
+    noise), with fresh patches and projections: the spread a verdict reads holds the generator's sampling
+    noise as well as the real sample's. Every set is measured against the same real samples, so
+    differences between sets are paired per repeat.
 
-    Returns {"floor": [per repeat], name: [per repeat], ..., "n", "repeats", "seeds"}.
+    fakes: {name: at least repeats x n generated images}. Returns {"floor": [per repeat], name: [per
+    repeat], ..., "n", "repeats", "seeds"}.
     """
+    for name, fake in fakes.items():
+        if len(fake) < repeats * n:
+            raise ValueError(f"{name}: need repeats x n = {repeats * n} generated images, each repeat its own n, got "
+                             f"{len(fake)}: generate more or pass fewer repeats.")
     # Far apart: SWDReference seeds its sample, patches and each level's directions with seed, seed + 1, ...
     seeds = [seed + REPEAT_SEED_STRIDE * r for r in range(repeats)]
     out: dict = {"floor": [], **{name: [] for name in fakes}, "n": n, "repeats": repeats, "seeds": seeds}
-    for s in seeds:
+    for r, s in enumerate(seeds):
         reference = SWDReference(real, n, seed=s)
         out["floor"].append(reference.floor["average"])
         for name, fake in fakes.items():
-            out[name].append(reference.measure(fake)["swd"]["average"])
+            out[name].append(reference.measure(fake[r * n:(r + 1) * n])["swd"]["average"])
     return out

@@ -63,11 +63,12 @@ def p_value(interval: Mapping[str, Any], threshold: float = 0.0) -> float | None
     for a t interval, p < 1 − level exactly when the interval excludes the threshold; for a bootstrap or
     repeats, approximately. None where there is no interval.
 
-    - t intervals (`se`, `df`: seeds, two-level, trends; a one-seed image bootstrap as a normal with its
-      draws' spread): 2 · P(T_df > |estimate − threshold| / se).
-    - repeats (`values`): a sign test on how many repeats fall on each side. Its smallest p with 5
-      repeats is 2/32 = 0.0625: the central range of 5 repeats decides where this test cannot, which says
-      that range is not a confidence interval (the GAN's repeats are issue 25's item 3).
+    - t intervals (`se`, `df`: seeds, two-level, trends, the GAN's repeats; a one-seed image bootstrap as
+      a normal with its draws' spread): 2 · P(T_df > |estimate − threshold| / se).
+    - repeats without a t interval (`values`, `uncertainty.repeat_interval`'s central range): a sign test
+      on how many repeats fall on each side. Its smallest p with 5 repeats is 2/32 = 0.0625: the central
+      range of 5 repeats decides where this test cannot, which says that range is not a confidence
+      interval; the GAN's verdicts use a t interval over their repeats instead.
     - the rarest digit (`counts`): "every share above" holds when each digit's one-sided exact test
       does (the largest of their p-values, an intersection-union test); "some share below" needs one
       digit, Bonferroni over ten; the smaller of the two, doubled.
@@ -143,7 +144,7 @@ class Verdict:
     """One claim, tested. `interval` holds the statistic's estimate, low, high and what was resampled."""
 
     claim: str                       # the report's words
-    report: str                      # "report 1", "report 2" or "both reports"
+    report: str                      # "report 1", "report 2", "both reports" or "the lab's own check"
     test: str                        # the statistic and the rule, in words
     interval: Mapping[str, Any]      # {"estimate", "low", "high", "level", ...}, the statistic's
     threshold: float = 0.0
@@ -175,6 +176,7 @@ def interval_text(interval: Mapping[str, Any], digits: int = 3) -> str:
     if interval["low"] is None:
         return f"{interval['estimate']:.{digits}g} (no interval: one seed, or too few points)"
     over = (f"{interval['seeds']} seed(s) × {interval['images']} images" if "images" in interval else
+            f"{interval['seeds']} seed(s) × {interval['repeats']} repeats" if {"repeats", "seeds"} <= interval.keys() else
             f"{interval['repeats']} repeats" if "repeats" in interval else
             (f"t over {interval['seeds']} seeds" if interval.get("level") else
              f"range over {interval['seeds']} seed(s)")

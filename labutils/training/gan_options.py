@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from labutils.config import GANConfig
 from labutils.data.gan_data import GANData
 from labutils.metrics.images import SWDReference
@@ -48,6 +50,9 @@ SMALL_DATA_LABEL = "+ DiffAugment + R1 + EMA"
 REPORT_SEED_OFFSET = 1
 # The data sweep's shares of the training images, each trained for epochs / share: equal updates.
 DATA_FRACTIONS = (0.25, 0.5, 1.0)
+# Training seeds of the two shares that its verdict compares, the smallest and the largest: one seed
+# cannot tell a data effect from a seed effect. The shares between, drawn for the figure, train one.
+DATA_SEEDS = 2
 
 
 def study_base(config: GANConfig, epochs: int) -> GANConfig:
@@ -94,29 +99,49 @@ def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int
     return results
 
 
-def data_sweep(config: GANConfig, epochs: int, data: GANData, n: int, fractions=DATA_FRACTIONS,
-               progress: bool = False, seed: int = 0, parts: GANParts = GANParts()) -> dict[float, dict[str, Any]]:
-    """The reports' set-up (`study_base`) on the first `fraction` of the images for `epochs / fraction`
-    epochs each: the same number of updates, so that only the amount of data differs. The whole set's
-    run is the study's "reports' set-up" run (loaded when the study trained it).
+def uint8_samples(generator, z: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """G(z) as uint8 images (N, C, S, S), generated chunk by chunk: 10 240 images at 64 px are half a GB
+    as floats."""
+    return torch.cat([to_uint8(generate(generator, z[i:i + chunk])) for i in range(0, len(z), chunk)])
 
-    Returns {fraction: {"train_size", "epochs", "updates", "train_seconds", "fake" (n uint8 images from
-    the same noise for every fraction)}}.
+
+def sweep_runs(fractions, seeds: int = DATA_SEEDS) -> list[tuple[float, int]]:
+    """(share, k) of every run the data sweep trains, k the seed's offset from the study's: `seeds` seeds
+    for the smallest and the largest share, the ones its verdict compares, one for the others."""
+    compared = {min(fractions), max(fractions)} if fractions else set()
+    return [(f, k) for f in sorted(fractions) for k in range(seeds if f in compared else 1)]
+
+
+def data_sweep(config: GANConfig, epochs: int, data: GANData, n: int, fractions=DATA_FRACTIONS, repeats: int = 1,
+               seeds: int = DATA_SEEDS, progress: bool = False, seed: int = 0,
+               parts: GANParts = GANParts()) -> dict[float, dict[str, Any]]:
+    """The reports' set-up (`study_base`) on the first `fraction` of the images for `epochs / fraction`
+    epochs each: the same number of updates, so that only the amount of data differs. The smallest and
+    the whole share are trained with `seeds` seeds (the study's and the next), so that the verdict can
+    tell the data's effect from a seed's (`sweep_runs`). The whole set's first run is the study's
+    "reports' set-up" run (loaded when the study trained it).
+
+    Returns {fraction: {"train_size", "epochs", "updates", "train_seconds" (over its seeds), "seeds",
+    "fakes": {training seed: repeats x n uint8 images}}}: every run generates from the same noise, so
+    repeat r of `images.swd_repeats` measures each on the same r-th n latent vectors.
     """
-    z = noise(n, config.latent_dim, seed + 7)
+    z = noise(repeats * n, config.latent_dim, seed + 7)
     available = len(data.images[:config.train_size])
-    results = {}
-    for fraction in sorted(fractions):
+    results: dict[float, dict[str, Any]] = {}
+    for fraction, k in sweep_runs(fractions, seeds):
         if not 0 < fraction <= 1:
             raise ValueError(f"data fractions must be in (0, 1], got {fraction}.")
         variant = study_base(config, max(1, round(epochs / fraction)))
         if fraction < 1:  # the whole set keeps the config's own train_size, so it is the study's run
             variant = variant.replace(train_size=max(config.batch_size, round(fraction * available)))
-        run = train_gan(variant, progress=progress, verbose=False, data=data, parts=parts)
-        results[fraction] = {"train_size": len(run.data.images), "epochs": len(run.history),
-                             "updates": len(run.train_loader) * len(run.history),
-                             "train_seconds": run.history.total_seconds,
-                             "fake": to_uint8(generate(run.step.generator, z))}
-        print(f"{len(run.data.images)} images ({100 * fraction:.0f}%), {len(run.history)} epochs: "
-              f"{results[fraction]['updates']} updates, {run.history.total_seconds:.0f} s of training")
+        run = train_gan(variant.replace(seed=variant.seed + k), progress=progress, verbose=False, data=data,
+                        parts=parts)
+        share = results.setdefault(fraction, {"train_size": len(run.data.images), "epochs": len(run.history),
+                                              "updates": len(run.train_loader) * len(run.history),
+                                              "train_seconds": 0.0, "seeds": [], "fakes": {}})
+        share["train_seconds"] += run.history.total_seconds
+        share["seeds"].append(run.config.seed)
+        share["fakes"][run.config.seed] = uint8_samples(run.step.generator, z)
+        print(f"{len(run.data.images)} images ({100 * fraction:.0f}%), seed {run.config.seed}, {len(run.history)} "
+              f"epochs: {share['updates']} updates, {run.history.total_seconds:.0f} s of training")
     return results
