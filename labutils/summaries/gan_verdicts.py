@@ -51,6 +51,7 @@ QUOTES = {
                 "indicating convergence and quality comparable to the original dataset.",
 }
 
+
 def _unknown(estimate: float = float("nan")) -> dict:
     return {"estimate": estimate, "low": None, "high": None, "level": LEVEL, "points": 0,
             "method": "none: too few points"}
@@ -183,9 +184,9 @@ def _readings(n: int | None, seeds: int) -> dict[str, str]:
         "comparable": f"\"Comparable\" as a sliced Wasserstein distance under {COMPARABLE_RATIO:g}× the floor (two "
                       f"real samples of the same size), at {size}: the floor shrinks as the sample grows, so the same "
                       f"generator's ratio grows with it, and the verdict is for this size. {COMPARABLE_RATIO:g} is 03's "
-                      "factor for \"lacks generative capability\". Report 1 says less, \"similar to the dataset, "
-                      "though with some artifacts\": artifacts are what keeps a ratio above 1, and its words set no "
-                      "threshold, so it is described by this ratio, not decided.",
+                      "factor for \"lacks generative capability\". Report 1 says less, \"" + QUOTES["similar"] + "\": "
+                      "artifacts are what keeps a ratio above 1, and its words set no threshold, so this ratio "
+                      "describes it but does not decide it.",
         "diverse": f"\"Diverse\" as covering the data: the recall of Kynkäänniemi et al. (2019), over the floor's, "
                    f"above {DIVERSE_RECALL_RATIO:g} (half of what another real sample covers). \"With proper "
                    "hyperparameters\" is read as the reports' own set-up, this run's.",
