@@ -81,10 +81,10 @@ REFERENCE_SECONDS: dict[str, dict[str, float]] = {
     # more, estimated); the GAN on MNIST: 100 epochs of 80 s.
     # quick: `make run-all PROFILE=quick` from scratch at f1465a1 on that Xeon run as an AVX2 CPU without
     # bf16 (LAB_NATIVE_BF16=0 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2), 761 s in all; 04 with
-    # 69 s more, estimated, not yet timed: the data sweep's second seed (2 runs, 56 s at estimates'
-    # REFERENCE_COSTS) and its repeated measures (13 s).
+    # 79 s more, estimated, not yet timed: the data sweep's second seed (2 runs, 56 s at estimates'
+    # REFERENCE_COSTS), their repeated measures (13 s) and the fresh images every repeat draws (10 s).
     "full": {"01_autoencoder": 490, "02_vae": 369, "03_evaluation": 321, "04_gan": 13900, "04_gan_mnist": 8000},
-    "quick": {"01_autoencoder": 74, "02_vae": 77, "03_evaluation": 145, "04_gan": 533, "04_gan_mnist": 480},
+    "quick": {"01_autoencoder": 74, "02_vae": 77, "03_evaluation": 145, "04_gan": 543, "04_gan_mnist": 480},
     "smoke": {"01_autoencoder": 10, "02_vae": 10, "03_evaluation": 20, "04_gan": 60, "04_gan_mnist": 15},
 }
 
