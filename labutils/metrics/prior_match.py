@@ -47,13 +47,15 @@ def gaussian_fit_kl_per_dimension(z) -> float:
     the verdict depend on n. Removed exactly for Gaussian samples: S with n - 1 degrees of freedom, |m|^2
     less tr(S) / n, and E[log det S] = log det Σ + D log(2 / (n - 1)) + Σ_i ψ((n - 1 - i) / 2),
     i = 0..D-1 (the Wishart distribution's log determinant). It can fall below 0 near a perfect match.
+    In float64 with torch's linear algebra, as `frechet_distance`: notebook 03 bootstraps it beside torch's
+    threads, with which NumPy's OpenBLAS threads contend.
     """
-    z = np.asarray(z, dtype=np.float64)
+    z = torch.as_tensor(z).detach().cpu().double()                        # (n, D)
     n, d = z.shape
-    m, covariance = z.mean(0), np.atleast_2d(np.cov(z.T, ddof=1))
+    m, covariance = z.mean(0), torch.atleast_2d(torch.cov(z.T))
     log_det_bias = d * np.log(2 / (n - 1)) + digamma((n - 1 - np.arange(d)) / 2).sum()
-    log_det = np.linalg.slogdet(covariance)[1] - log_det_bias
-    trace = np.trace(covariance)
+    log_det = torch.linalg.slogdet(covariance)[1] - log_det_bias
+    trace = covariance.trace()
     return float(0.5 * (trace + m @ m - trace / n - d - log_det) / d)
 
 
