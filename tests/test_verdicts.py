@@ -208,6 +208,10 @@ def test_one_verdict_per_statistic_each_quoting_its_report():
         assert v.quote and v.reading and v.report in ("report 1", "both reports"), v.claim
     both = [v for v in decided if v.report == "both reports"]
     assert all("report 1:" in v.quote and "report 2:" in v.quote for v in both)
+    records = verdicts.as_records(decided)             # Holm over the changed family: every verdict has a p
+    assert all(r["p_value"] is not None for r in records) and len(verdicts.holm(records)) == 5
+    generative = verdicts.table(records).loc[4, "statistic [interval]"]
+    assert "all of 2 parts, each 2 seed(s) × 400 images: the smallest low, the smallest 97.5% high" in generative
 
 
 def test_mnist_verdicts_flip_when_the_measurements_do():

@@ -175,7 +175,10 @@ def interval_text(interval: Mapping[str, Any], digits: int = 3) -> str:
     """'0.012 [0.010, 0.014] (95% 3 seed(s) × 10000 images)': the estimate, its interval, what it is over."""
     if interval["low"] is None:
         return f"{interval['estimate']:.{digits}g} (no interval: one seed, or too few points)"
-    over = (f"{interval['seeds']} seed(s) × {interval['images']} images" if "images" in interval else
+    over = (f"all of {len(interval['parts'])} parts, each {interval['seeds']} seed(s) × {interval['images']} images: "
+            f"the smallest low, the smallest {100 * (1 - (1 - interval['level']) / len(interval['parts'])):g}% high"
+            if "parts" in interval and "images" in interval else
+            f"{interval['seeds']} seed(s) × {interval['images']} images" if "images" in interval else
             f"{interval['seeds']} seed(s) × {interval['repeats']} repeats" if {"repeats", "seeds"} <= interval.keys() else
             f"{interval['repeats']} repeats" if "repeats" in interval else
             (f"t over {interval['seeds']} seeds" if interval.get("level") else
