@@ -323,6 +323,7 @@ def test_publish_packs_the_last_runs_finished_checkpoints_and_the_download_side_
     registry = tmp_path / "committed.json"  # stands for the committed registry
     registry.write_text(json.dumps({"format": published.FORMAT, "checkpoints": {}}))
     monkeypatch.setenv(published.REGISTRY_ENV, str(registry))
+    monkeypatch.delenv(published.DOWNLOAD_ENV, raising=False)  # make test turns downloads off
 
     assert publish.main(["--base-url", f"{server.url}/release", "--base-url", f"{server.url}/mirror"]) == 0
     out = capsys.readouterr().out
