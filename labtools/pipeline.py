@@ -24,6 +24,7 @@ from pathlib import Path
 
 from labtools import subprocess_env
 from labtools.progress import ProgressWatcher, estimate_table, record_notebook_time
+from labtools.provenance import RESULT_CODE
 from labutils.profiles import EXTRA_RUNS, PROFILES, parameters
 from labutils.runtime import PROGRESS_ENV, outputs_dir, repo_root
 
@@ -40,12 +41,14 @@ def notebooks_in_order(directory: Path | None = None) -> list[Path]:
 
 
 def git_commit() -> str:
-    """HEAD's hash, with "-dirty" when the tree has uncommitted changes; "unknown" outside git."""
+    """HEAD's hash, with "-dirty" when the code that makes the results (provenance.RESULT_CODE: labutils/,
+    notebooks/) has uncommitted changes, not when only docs do (`make readme` leaves those to commit);
+    "unknown" outside git."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_root(),
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *RESULT_CODE],
+                               cwd=repo_root(), capture_output=True, text=True, check=True).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -203,7 +203,7 @@ def verdicts_markdown(metrics: dict[str, dict], readings: bool = False) -> str:
     sentence = (f"Each verdict's error rate is the chance that its interval misses (1 − its level). Over the "
                 f"{len(rows)} verdicts as one family, Holm's correction (family-wise error 5%) keeps "
                 f"{sum(c['survives'] for c in decided)} of the {len(decided)} decided ones"
-                + (f"; {without} have no p-value (no interval, or a record that kept none)" if without else "") + ".")
+                + (f"; {without} {'has' if without == 1 else 'have'} no p-value (no interval, or a record that kept none)" if without else "") + ".")
     header = ("| notebook | report | claim | verdict | statistic [interval], holds when | error rate | "
               "p, Holm over the run |" + (" the report's words | read as |" if readings else ""))
     return "\n".join([header, "|---" * header.count(" |") + "|", *lines, "", sentence])

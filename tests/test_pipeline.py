@@ -112,3 +112,23 @@ def test_the_package_resolves_its_names_on_first_use():
     assert lab.AEConfig().latent_dim == 32 and callable(lab.models.kl_per_dimension)
     with pytest.raises(AttributeError, match="no attribute 'AEconfig'"):
         lab.AEconfig
+
+
+def test_a_run_is_dirty_only_when_the_code_that_makes_its_results_has_uncommitted_edits(tmp_path, monkeypatch):
+    """`make readme` leaves README and docs modified; a run after it is still the commit's code."""
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    (tmp_path / "labutils").mkdir()
+    (tmp_path / "labutils" / "model.py").write_text("WIDTH = 1\n")
+    (tmp_path / "README.md").write_text("results\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    monkeypatch.setattr(pipeline, "repo_root", lambda: tmp_path)
+    head = pipeline.git_commit()
+    assert len(head) == 40
+    (tmp_path / "README.md").write_text("new results\n")
+    assert pipeline.git_commit() == head
+    (tmp_path / "labutils" / "model.py").write_text("WIDTH = 2\n")
+    assert pipeline.git_commit() == head + "-dirty"
