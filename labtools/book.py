@@ -76,9 +76,20 @@ def run_records(outputs: Path) -> list[tuple[str, dict]]:
         if record.get("status") != "ok":
             raise BookError(f"{path.name}: the run did not finish ({record.get('status', 'no status')}); "
                             "fix it and run it again.")
-        command = "make run-all" if path.name == "run.json" else f"make run-{path.stem[4:].replace('_', '-')}"
+        command = "make run-all" if path.name == "run.json" else run_command(path.stem.removeprefix("run_").split("+"))
         records.append((command, record))
     return records
+
+
+def run_command(notebooks: list[str]) -> str:
+    """The command that runs just these notebooks: the Makefile's target whose recipe runs `--only` them
+    (`make run-gan-mnist`), else the pipeline's own."""
+    only = "--only " + " ".join(notebooks)
+    makefile = (repo_root() / "Makefile").read_text(encoding="utf-8")
+    for target, recipe in re.findall(r"^(run-[\w-]+):.*\n((?:\t.*\n)+)", makefile, re.MULTILINE):
+        if re.search(re.escape(only) + r"(\s|$)", recipe):
+            return f"make {target}"
+    return f"python -m labtools.pipeline run {only}"
 
 
 def teaches() -> dict[str, str]:

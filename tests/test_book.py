@@ -90,6 +90,11 @@ def test_mathjax_is_loaded_only_by_a_page_with_latex(outputs):
     assert "mathjax" not in (out / "02_b.html").read_text().lower()
 
 
+def test_a_run_is_named_by_the_make_target_that_runs_it():
+    assert book.run_command(["04_gan_mnist"]) == "make run-gan-mnist"
+    assert book.run_command(["01_autoencoder", "02_vae"]) == "python -m labtools.pipeline run --only 01_autoencoder 02_vae"
+
+
 def test_an_extra_run_has_its_own_section(outputs, monkeypatch):
     monkeypatch.setitem(book.EXTRA_RUNS, "02_b_digits", ("02_b", {"dataset": "mnist"}))
     _write(outputs, "02_b_digits", new_markdown_cell("# 02 · Second"), _figure())
@@ -99,7 +104,7 @@ def test_an_extra_run_has_its_own_section(outputs, monkeypatch):
 
     assert "02_b_digits.html" in pages
     index = (out / "index.html").read_text()
-    assert "Also run: <code>make run-02-b-digits</code>" in index and "<code>dataset='mnist'</code>" in index
+    assert "Also run: <code>python -m labtools.pipeline run --only 02_b_digits</code>" in index and "<code>dataset='mnist'</code>" in index
     assert '<a href="02_b_digits.html">02_b_digits: 02 · Second</a>' in index
 
 
