@@ -150,6 +150,15 @@ def test_a_verdict_keeps_the_report_s_words_and_the_lab_s_reading_beside_it():
     assert verdicts.table([old]).loc[1, "read as"] == ""
 
 
+def test_the_verdict_table_shows_a_long_reading_whole():
+    reading = "a reading of many words " * 10 + "and its last word"
+    v = verdicts.Verdict("claim", "report 1", "t", {"estimate": 0.2, "low": 0.1, "high": 0.3, "level": 0.95,
+                                                    "seeds": 3}, reading=reading)
+    table = verdicts.table([v])
+    assert "and its last word" in table._repr_html_()
+    assert "and its last word" in table.loc[[1]]._repr_html_()  # a selection keeps it
+
+
 def _pair(seed, ae_error=0.010, vae_error=0.012, kl=(10.0, 18.0, 20.0, 22.0, 23.0, 23.5, 23.8, 23.9, 24.0, 24.0),
           ae_loss=(0.03, 0.02, 0.015, 0.0151, 0.015, 0.015, 0.015, 0.015, 0.015, 0.015), ae_far=3.0, ae_fit_far=3.0,
           prior_sd=1.0, knn_vae=0.97):

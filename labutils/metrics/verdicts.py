@@ -202,6 +202,19 @@ def holm_text(record: Mapping[str, Any], corrected: Mapping[str, Any]) -> str:
     return f"p = {record['p_value']:.2g}, " + ("survives Holm" if corrected["survives"] else "not after Holm")
 
 
+class VerdictTable(pd.DataFrame):
+    """A DataFrame that a notebook shows (as HTML) with every word of its cells: a verdict's reading and
+    evidence are sentences, which pandas' default display cuts at 50 characters."""
+
+    @property
+    def _constructor(self):
+        return VerdictTable
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+
 def table(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> pd.DataFrame:
     """The verdicts as a table, from `Verdict`s or their records (a metrics file's `verdicts`); "Holm"
     corrects over the verdicts given (one notebook's here; the README's table over the whole run)."""
@@ -215,7 +228,7 @@ def table(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> pd.DataFrame:
                      "error rate": "—" if rate is None else f"{100 * rate:.0f}%", "Holm": holm_text(r, corrected),
                      "the report's words": r.get("quote", ""), "read as": r.get("reading", ""),
                      "test": r["test"], "evidence": r["evidence"]})
-    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1))
+    return VerdictTable(rows, index=pd.RangeIndex(1, len(rows) + 1))
 
 
 def changed_by_noise(verdicts: Iterable[Mapping[str, Any] | Verdict]) -> list[str]:
