@@ -35,8 +35,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # All four notebooks within 15 minutes on a 2-core CPU without native bf16 (fp32): the main run,
         # the options study and the data sweep (the verdicts' runs) shorter, each distance on 512 images a
         # set; the options run and the worked exercise off (the page says what each would take).
+        # The data sweep: only the two shares its verdict compares, each with two seeds (the half is for the figure).
         "04_gan": {"image_size": 32, "num_epochs": 20, "variant_epochs": 3, "options_epochs": 0, "swd_images": 512,
-                   "exercise_epochs": 0},
+                   "data_fractions": [0.25, 1.0], "exercise_epochs": 0},
         # 937 updates an epoch, 20 times the art's: digits are clear after 2 epochs (SWD 12.3, floor 9.5).
         "04_gan_mnist": {"num_epochs": 5},
     },
