@@ -5,6 +5,7 @@
 #   make nbval                                every notebook under nbval (smoke profile)
 #   make browser-test                         notebook 02 in JupyterLab, in headless chromium -> outputs/browser/
 #   make bench                                training speed: the lab against the usual DataLoader way
+#   make gan-search                           GAN recipes at the quick budget, on seeds kept from the comparison (docs/gan_recipe.md)
 #   make report | make readme                 outputs/report.html | the README's and docs/' results, from the last run
 #   make book | make book-check               outputs/book/: the last run's notebooks as a site | its pages in headless chromium
 #   make export                               copy the notebooks' #@save cells into labutils (a test checks they agree)
@@ -23,7 +24,7 @@ TEST_OUTPUTS := $(CURDIR)/outputs/test
 # Seconds: a smoke-run cell that runs longer fails `make test` (and `make nbval`).
 CELL_TIMEOUT := 900
 
-.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench report readme book book-check lab export publish-checkpoints fork clean help
+.PHONY: setup data run-all run-gan-mnist test nbval browser-test bench gan-search report readme book book-check lab export publish-checkpoints fork clean help
 .DEFAULT_GOAL := help
 
 help:  # the comment lines at the top
@@ -82,6 +83,11 @@ browser-test: data
 
 bench: data
 	$(PY) -m labtools.bench --repeats 3 --json outputs/bench.json
+
+# Candidate GAN recipes, each 3 seeds at 04's quick budget, about 60 min on a 2-core CPU with native bf16
+# (labtools/gan_search.py) -> outputs/gan_search/: search.json, a sample grid per run, the table printed.
+gan-search: data
+	$(PY) -m labtools.gan_search
 
 report: setup
 	$(PY) -m labtools.report html

@@ -18,6 +18,7 @@ _NOT_IDENTIFYING = {"device", "mixed_precision", "compile", "swd_every", "swd_tr
 MIXED_PRECISION = ("auto", "bf16", "off")
 
 GAN_DATASETS = ("art", "mnist")
+GAN_LOSSES = ("bce", "relativistic")  # bce: the reports'; relativistic: RpGAN (R3GAN, Huang et al. 2024)
 GAN_IMAGE_SIZES = (32, 64, 128)  # powers of two from 32 to 128: the networks pass through 4 x 4
 MNIST_PADDED_SIZE = 32  # 28 x 28 digits padded with background to 32 x 32, the smallest GAN size
 # A data set's own image size, where the config names none: the reports' 64 px for art; 32 px for the
@@ -123,11 +124,12 @@ class VAEConfig(AEConfig):
 class GANConfig(RunConfig):
     """DCGAN on abstract art (reports: z of 100, BCE, Adam 2e-4 (0.5, 0.999), batch 64, 100 epochs).
 
-    Four options, off by default, go beyond the reports; `training.gan` says what each one does.
+    Options, off by default, go beyond the reports; `training.gan` says what each one does.
     """
 
     family: ClassVar[str] = "gan"
-    added_later: ClassVar[dict[str, Any]] = {"r1_gamma": 0.0, "r1_every": 1}
+    added_later: ClassVar[dict[str, Any]] = {"r1_gamma": 0.0, "r1_every": 1, "loss": "bce", "r2_gamma": 0.0,
+                                             "d_batchnorm": True}
 
     dataset: str = "art"                # "art" (Abstract Art Gallery, else its stand-in) or "mnist" (fast option)
     image_size: int | None = None       # images are S x S, S in 32, 64, 128 (None: DEFAULT_IMAGE_SIZE[dataset])
@@ -148,10 +150,13 @@ class GANConfig(RunConfig):
     # art (32 px, 100 epochs, with EMA) cutout gave a worse final SWD (68 against 49 without it).
     diffaugment_policy: str = "color,translation"
     spectral_norm: bool = False         # spectral normalisation in D, in place of its BatchNorm (Miyato et al. 2018)
+    d_batchnorm: bool = True            # BatchNorm inside D (DCGAN); False: a normalisation-free D (R3GAN)
+    loss: str = "bce"                   # "bce" (reports: BCE, non-saturating G) or "relativistic" (RpGAN pairs, R3GAN)
     ema: bool = False                   # sample from an exponential moving average of G's weights
     ema_decay: float = 0.999            # EMA decay per generator update (with a warm-up, see `ema_decay_at`)
     r1_gamma: float = 0.0               # R1 penalty (gamma/2) |grad_x D(x)|^2 on real images (Mescheder et al. 2018); 0: off
-    r1_every: int = 1                   # R1 on every Nth D update only, scaled by N ("lazy", Karras et al. 2020): cheaper
+    r2_gamma: float = 0.0               # R2: the same penalty on generated images (R3GAN: R1 + R2); 0: off
+    r1_every: int = 1                   # R1 and R2 on every Nth D update only, scaled by N ("lazy", Karras et al. 2020): cheaper
     swd_every: int = 5                  # sliced Wasserstein distance during training every N epochs, and at the first and last (0: never)
     swd_train_images: int = 512         # images per set for that in-training distance (a small, cheap sample)
     seed: int = 0                       # seeds weights, batch order, noise and augmentation
@@ -178,10 +183,12 @@ class GANConfig(RunConfig):
         for name in ("beta1", "beta2"):
             _require(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}.")
         _require(0 < self.ema_decay < 1, f"ema_decay must be in (0, 1), got {self.ema_decay}.")
-        _require(self.r1_gamma >= 0, f"r1_gamma must be >= 0 (0: off), got {self.r1_gamma}.")
-        _require(not (self.r1_gamma and self.compile),
-                 "r1_gamma needs the gradient of D's gradient, which torch.compile does not provide: "
-                 "set compile=False, or r1_gamma=0.")
+        for name in ("r1_gamma", "r2_gamma"):
+            _require(getattr(self, name) >= 0, f"{name} must be >= 0 (0: off), got {getattr(self, name)}.")
+        _require(not ((self.r1_gamma or self.r2_gamma) and self.compile),
+                 "r1_gamma and r2_gamma need the gradient of D's gradient, which torch.compile does not provide: "
+                 "set compile=False, or both to 0.")
+        _require(self.loss in GAN_LOSSES, f"loss must be one of {GAN_LOSSES}, got {self.loss!r}.")
         _require(self.swd_every >= 0, f"swd_every must be >= 0 (0: never), got {self.swd_every}.")
         _require(self.train_size is None or self.train_size >= self.batch_size,
                  f"train_size must be None (all) or >= batch_size ({self.batch_size}), got {self.train_size}.")

@@ -53,6 +53,18 @@ def test_spectral_norm_replaces_batchnorm_and_adds_biases():
     assert not torch.allclose(sn(2 * x), 2 * sn(x))  # not positively homogeneous
 
 
+def test_a_normalisation_free_discriminator_has_no_batchnorm_and_biases_instead():
+    free = Discriminator(image_size=32, width=8, extra_layers=1, batchnorm=False)
+    convs = [m for m in free.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 5 and all(m.bias is not None for m in convs)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in free.modules())
+    x = torch.rand(4, 3, 32, 32)
+    free.train()
+    torch.testing.assert_close(free(x)[:2], free(x[:2]))  # each image scored alone: no batch statistics
+    config = GANConfig(image_size=32, d_width=8, d_batchnorm=False, device="cpu")
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in build_gan(config, torch.device("cpu"))[1].modules())
+
+
 def test_grey_images_and_extra_layers():
     g = Generator(latent_dim=10, image_size=32, channels=1, width=8, extra_layers=2)
     d = Discriminator(image_size=32, channels=1, width=8, extra_layers=2)
@@ -246,11 +258,18 @@ def test_every_epoch_end_reestimates_the_batchnorm_statistics_it_samples_with(tm
 
 def test_config_checks_values():
     for bad in (dict(dataset="cifar"), dict(generator="resnet"), dict(batch_size=1), dict(beta1=1.0),
-                dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu"), dict(r1_gamma=-1.0), dict(r1_every=0)):
+                dict(train_size=10), dict(ema_decay=1.0), dict(device="tpu"), dict(r1_gamma=-1.0), dict(r1_every=0),
+                dict(r2_gamma=-1.0)):
         with pytest.raises(ValueError):
             GANConfig(**bad)
-    with pytest.raises(ValueError, match="torch.compile"):
-        GANConfig(r1_gamma=1.0, compile=True)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        GANConfig(loss="hinge")
+    for penalty in ("r1_gamma", "r2_gamma"):
+        with pytest.raises(ValueError, match="torch.compile"):
+            GANConfig(**{penalty: 1.0}, compile=True)
+    # Fields added later keep the names of runs that leave them at their defaults
+    assert not {"loss", "r2_gamma", "d_batchnorm"} & set(GANConfig().identity())
+    assert GANConfig().run_id() != GANConfig(loss="relativistic").run_id() != GANConfig(d_batchnorm=False).run_id()
     assert GANConfig().run_id() == GANConfig(device="cpu").run_id()
     assert GANConfig().run_id() != GANConfig(ema=True).run_id()
     assert GANConfig().replace(dataset="mnist").channels == 1
@@ -391,6 +410,63 @@ def test_r1_penalty_is_the_squared_input_gradient_on_real_images_and_reaches_d(t
     assert "r1" not in plain.train_step(batch)
     penalised, unpenalised = step.discriminator.net[0].weight, plain.discriminator.net[0].weight
     assert not torch.allclose(penalised, unpenalised)
+
+
+def test_relativistic_losses_score_each_real_image_against_its_generated_pair():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.0, 1.0])
+    # softplus(fake - real) pair by pair: D is rewarded for real above fake, G for the order reversed
+    expected_d = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(2.0))) / 2
+    expected_g = (math.log1p(math.exp(2.0)) + math.log1p(math.exp(-2.0))) / 2
+    assert float(gan_step.discriminator_loss(real, fake, "relativistic")) == pytest.approx(expected_d)
+    assert float(gan_step.generator_loss(fake, real, "relativistic")) == pytest.approx(expected_g)
+    shifted = gan_step.discriminator_loss(real + 5, fake + 5, "relativistic")  # only differences count
+    assert float(shifted) == pytest.approx(expected_d)
+    assert float(gan_step.discriminator_loss(real + 5, fake + 5)) != pytest.approx(
+        float(gan_step.discriminator_loss(real, fake)))  # BCE scores each image alone
+    equal = torch.zeros(3)
+    assert float(gan_step.discriminator_loss(equal, equal, "relativistic")) == pytest.approx(math.log(2))
+
+
+def test_r2_penalty_is_the_squared_input_gradient_on_generated_images(tmp_path):
+    from contextlib import nullcontext
+
+    config = GANConfig(image_size=32, latent_dim=8, g_width=4, d_width=4, d_batchnorm=False, device="cpu")
+    torch.manual_seed(0)
+    g, d = build_gan(config, torch.device("cpu"))
+    opt_g, opt_d = gan_step.gan_optimizers(g, d, config)
+    x, fake = torch.rand(8, 3, 32, 32) * 2 - 1, g(torch.randn(8, 8))
+    at_fake = fake.detach().clone().requires_grad_(True)
+    grad, = torch.autograd.grad(d(at_fake).sum(), at_fake)
+    g_before = _weights(g)
+    measured = gan_step.discriminator_update(d, opt_d, x, fake, lambda images: images, nullcontext,
+                                             loss="relativistic", r2_weight=3.0)
+    assert set(measured) == {"d_loss", "d_real", "d_fake", "r2"}
+    torch.testing.assert_close(measured["r2"], grad.square().sum(dim=(1, 2, 3)).mean())
+    assert all(p.grad is None for p in g.parameters()) and all(torch.equal(a, b) for a, b in zip(g_before, _weights(g)))
+
+
+def test_a_relativistic_step_with_both_penalties_logs_them_and_moves_g_against_the_real_batch(tmp_path):
+    trainer, step = _tiny(tmp_path, 1, loss="relativistic", r1_gamma=1.0, r2_gamma=1.0, r1_every=2,
+                          d_batchnorm=False)
+    batches = list(trainer.train_loader)[:2]
+    torch.manual_seed(1)
+    first = step.train_step(batches[0])
+    assert set(first) == {"d_loss", "g_loss", "d_real", "d_fake", "r1", "r2"}
+    assert all(torch.isfinite(v) for v in first.values()) and float(first["r2"]) > 0
+    second = step.train_step(batches[1])  # lazy: not measured, the last measurements logged again
+    assert torch.equal(second["r1"], first["r1"]) and torch.equal(second["r2"], first["r2"])
+    assert step.state_dict()["counters"]["last_r2"] == pytest.approx(float(first["r2"]))
+    # G's relativistic loss reads the real batch: another real batch, another update of G
+    from contextlib import nullcontext
+    g, d = step.generator, step.discriminator
+    z = torch.randn(8, 8, generator=torch.Generator().manual_seed(3))
+    losses = []
+    for real in (batches[0][0], -batches[0][0]):
+        g_copy = copy.deepcopy(g)
+        opt = torch.optim.Adam(g_copy.parameters())
+        losses.append(float(gan_step.generator_update(d, opt, g_copy(z), lambda i: i, nullcontext,
+                                                      "relativistic", real)))
+    assert losses[0] != pytest.approx(losses[1])
 
 
 def test_lazy_r1_penalises_every_nth_update_and_logs_the_last_measurement(tmp_path):

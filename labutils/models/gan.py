@@ -89,29 +89,32 @@ class Generator(nn.Module):
 
 
 def discriminator_layers(image_size: int, channels: int, width: int, extra_layers: int = 0,
-                         spectral_norm: bool = False) -> list[nn.Module]:
-    """Strided 4 x 4 convolutions halving S x S down to 4 x 4, LeakyReLU(0.2), BatchNorm but on the first;
-    under spectral norm no BatchNorm, and biases instead (without them D(a x) = a D(x): it does not learn)."""
+                         spectral_norm: bool = False, batchnorm: bool = True) -> list[nn.Module]:
+    """Strided 4 x 4 convolutions halving S x S down to 4 x 4, LeakyReLU(0.2), BatchNorm but on the first.
+    No BatchNorm under spectral norm or with `batchnorm=False` (a normalisation-free D, as R3GAN's), and
+    biases instead (without them D(a x) = a D(x): it does not learn)."""
     widths = [width * 2 ** i for i in range(num_stages(image_size))]  # S=64: [64, 128, 256, 512]
-    norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
-    layers = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+    batchnorm = batchnorm and not spectral_norm
+    norm, bias = (nn.BatchNorm2d, False) if batchnorm else ((lambda c: nn.Identity()), True)
+    layers = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=bias), nn.LeakyReLU(0.2, inplace=True)]
     for _ in range(extra_layers):  # (B, width, S/2, S/2) kept
-        layers += [nn.Conv2d(widths[0], widths[0], 3, 1, 1, bias=spectral_norm), norm(widths[0]),
-                   nn.LeakyReLU(0.2, inplace=True)]
+        layers += [nn.Conv2d(widths[0], widths[0], 3, 1, 1, bias=bias), norm(widths[0]), nn.LeakyReLU(0.2, inplace=True)]
     for c_in, c_out in zip(widths[:-1], widths[1:]):  # each: (B, c_in, s, s) -> (B, c_out, s/2, s/2)
-        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=spectral_norm), norm(c_out), nn.LeakyReLU(0.2, inplace=True)]
-    return layers + [nn.Conv2d(widths[-1], 1, BASE_SIZE, 1, 0, bias=spectral_norm)]  # (B, 512, 4, 4) -> (B, 1, 1, 1)
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias), norm(c_out), nn.LeakyReLU(0.2, inplace=True)]
+    return layers + [nn.Conv2d(widths[-1], 1, BASE_SIZE, 1, 0, bias=bias)]  # (B, 512, 4, 4) -> (B, 1, 1, 1)
 
 
 class Discriminator(nn.Module):
     """Images (B, C, S, S) in [-1, 1] -> logits (B,): sigmoid(logit) = P(image is real).
-    `spectral_norm=True` (Miyato et al. 2018) divides each convolution's weight by its largest singular value."""
+    `spectral_norm=True` (Miyato et al. 2018) divides each convolution's weight by its largest singular value;
+    `batchnorm=False` leaves BatchNorm out."""
 
     def __init__(self, image_size: int = 64, channels: int = 3, width: int = 64, extra_layers: int = 0,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, batchnorm: bool = True):
         super().__init__()
         self.image_size, self.channels, self.spectral_norm = image_size, channels, spectral_norm
-        self.net = nn.Sequential(*discriminator_layers(image_size, channels, width, extra_layers, spectral_norm))
+        self.net = nn.Sequential(*discriminator_layers(image_size, channels, width, extra_layers, spectral_norm,
+                                                       batchnorm))
         init_dcgan_weights(self)  # before spectral norm, whose power iteration starts from these weights
         for module in self.net if spectral_norm else []:
             if isinstance(module, nn.Conv2d):

@@ -5,7 +5,7 @@ The default run is the lab reports' set-up (DCGAN, Radford et al. 2016): binary 
 for both players, Adam with lr 2e-4 and betas (0.5, 0.999) for both, batch 64, 100 epochs,
 images in [-1, 1], one discriminator update then one generator update per batch.
 
-Four options, off by default, go beyond the reports:
+Options, off by default, go beyond the reports:
 - DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
   Training"): the same random, differentiable colour / translation / cutout changes applied to
   every image the discriminator sees, real and generated, so it cannot memorise a small data set;
@@ -14,7 +14,11 @@ Four options, off by default, go beyond the reports:
   itself (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training");
 - the R1 penalty, (gamma / 2) * |grad_x D(x)|^2 on real images, added to D's loss (Mescheder et al.
   2018, "Which Training Methods for GANs do actually Converge?"): D's answer may not change steeply
-  around the real images, which damps the game's oscillation and keeps D from winning on detail.
+  around the real images, which damps the game's oscillation and keeps D from winning on detail;
+- from R3GAN (Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern GAN Baseline"): the
+  relativistic pairing loss (`loss="relativistic"`, RpGAN: D scores each real image above a generated
+  one), the same penalty on generated images (R2, `r2_gamma`), and a D without BatchNorm
+  (`d_batchnorm=False`).
 """
 from __future__ import annotations
 
@@ -82,7 +86,8 @@ def build_gan(config: GANConfig, device: torch.device, parts: GANParts = GANPart
     generator = parts.generator(config.latent_dim, config.image_size, config.channels, kind=config.generator,
                                 width=config.g_width, hidden_dims=config.g_hidden_dims, extra_layers=config.extra_layers)
     discriminator = parts.discriminator(config.image_size, config.channels, width=config.d_width,
-                                        extra_layers=config.extra_layers, spectral_norm=config.spectral_norm)
+                                        extra_layers=config.extra_layers, spectral_norm=config.spectral_norm,
+                                        batchnorm=config.d_batchnorm)
     return generator.to(device), discriminator.to(device)
 
 

@@ -19,21 +19,30 @@ from labutils.training.diffaugment import diff_augment
 from labutils.training.step import Step, adam, add_to_class
 
 # ---- #@save cells of notebooks/04_gan.ipynb: edit them there, then `make export` ----
-def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
-    """BCE with real images -> 1 and generated ones -> 0, from logits (the stable form of sigmoid + BCE)."""
+def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """D's loss. "bce" (the reports'): real images -> 1 and generated ones -> 0, from logits (the stable form
+    of sigmoid + BCE). "relativistic" (RpGAN, Jolicoeur-Martineau 2019, R3GAN's loss): the i-th real and the
+    i-th generated image are a pair, and D learns to score the real one higher: softplus(D(fake) - D(real))."""
+    if kind == "relativistic":
+        return F.softplus(logits_fake - logits_real).mean()
     return (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
             + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
 
 
-def generator_loss(logits_generated: torch.Tensor) -> torch.Tensor:
-    """Non-saturating (Goodfellow et al. 2014): BCE towards 1, i.e. G maximises log D(G(z)); its gradient
-    stays strong while D still rejects G's images, unlike minimising log(1 - D(G(z)))."""
+def generator_loss(logits_generated: torch.Tensor, logits_real: torch.Tensor | None = None,
+                   kind: str = "bce") -> torch.Tensor:
+    """G's loss. "bce": non-saturating (Goodfellow et al. 2014), BCE towards 1, i.e. G maximises log D(G(z));
+    its gradient stays strong while D still rejects G's images, unlike minimising log(1 - D(G(z))).
+    "relativistic": the pair's order reversed, softplus(D(real) - D(fake)): G lifts its images above real ones."""
+    if kind == "relativistic":
+        return F.softplus(logits_real - logits_generated).mean()
     return F.binary_cross_entropy_with_logits(logits_generated, torch.ones_like(logits_generated))
 
 
-def r1_penalty(logits_real: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
-    """Mean |grad_x D(x)|^2 at the real images (Mescheder et al. 2018), differentiable for D's update."""
-    grad, = torch.autograd.grad(logits_real.sum(), x_real, create_graph=True)
+def gradient_penalty(logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Mean |grad_x D(x)|^2 at `images`, differentiable for D's update: R1 at the real images (Mescheder et
+    al. 2018), R2 at the generated ones."""
+    grad, = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.float().square().sum(dim=(1, 2, 3)).mean()
 
 
@@ -47,34 +56,38 @@ def gan_optimizers(generator: nn.Module, discriminator: nn.Module, config: GANCo
 
 
 def discriminator_update(discriminator: nn.Module, opt_d: torch.optim.Optimizer, x: torch.Tensor,
-                         fake: torch.Tensor, augment: Callable, autocast: Callable, r1_weight: float = 0.0):
-    """One Adam step of D on a real batch x and a generated one, plus r1_weight * R1 when r1_weight > 0.
-    Returns what it measured (detached): D's loss, its mean outputs before the step, and R1 if measured."""
-    if r1_weight:
-        x = x.detach().requires_grad_(True)
-    with autocast():  # fake.detach(): this update does not reach G
+                         fake: torch.Tensor, augment: Callable, autocast: Callable, loss: str = "bce",
+                         r1_weight: float = 0.0, r2_weight: float = 0.0):
+    """One Adam step of D on a real batch x and a generated one, plus r1_weight * R1 and r2_weight * R2 where
+    they are > 0. Returns what it measured (detached): D's loss, its mean outputs before the step, R1 and R2."""
+    x = x.detach().requires_grad_(bool(r1_weight))        # a gradient at the images only for a penalty
+    fake = fake.detach().requires_grad_(bool(r2_weight))  # detach: this update does not reach G
+    with autocast():
         logits_real = discriminator(augment(x)).float()
-        logits_fake = discriminator(augment(fake.detach())).float()
-    d_loss = discriminator_loss(logits_real, logits_fake)
-    r1 = r1_penalty(logits_real, x) if r1_weight else None  # a flat D at the real images: no win on detail
-    loss = d_loss if r1 is None else d_loss + r1_weight * r1
+        logits_fake = discriminator(augment(fake)).float()
+    d_loss = discriminator_loss(logits_real, logits_fake, loss)
+    # D flat around the real images (R1) and the generated ones (R2): it cannot win on detail
+    penalties = {name: (weight, gradient_penalty(logits, images)) for name, weight, logits, images
+                 in (("r1", r1_weight, logits_real, x), ("r2", r2_weight, logits_fake, fake)) if weight}
+    total = d_loss + sum(weight * penalty for weight, penalty in penalties.values())
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     opt_d.step()
-    measured = {"d_loss": d_loss.detach(),
-                "d_real": torch.sigmoid(logits_real.detach()).mean(),  # D before its update, as in
-                "d_fake": torch.sigmoid(logits_fake.detach()).mean()}  # PyTorch's DCGAN example
-    return measured if r1 is None else {**measured, "r1": r1.detach()}
+    return {"d_loss": d_loss.detach(),
+            "d_real": torch.sigmoid(logits_real.detach()).mean(),  # D before its update, as in
+            "d_fake": torch.sigmoid(logits_fake.detach()).mean(),  # PyTorch's DCGAN example
+            **{name: penalty.detach() for name, (_, penalty) in penalties.items()}}
 
 
 def generator_update(discriminator: nn.Module, opt_g: torch.optim.Optimizer, fake: torch.Tensor,
-                     augment: Callable, autocast: Callable) -> torch.Tensor:
-    """One Adam step of G: make the just-updated D call its images real. Returns G's loss (detached).
-    D's weights need no gradient here."""
+                     augment: Callable, autocast: Callable, loss: str = "bce", x: torch.Tensor | None = None):
+    """One Adam step of G: make the just-updated D call its images real (relativistic: score them above the
+    real batch x). Returns G's loss (detached). D's weights need no gradient here."""
     discriminator.requires_grad_(False)
     with autocast():
         logits_generated = discriminator(augment(fake)).float()
-    g_loss = generator_loss(logits_generated)
+        logits_real = discriminator(augment(x)).float() if loss == "relativistic" else None
+    g_loss = generator_loss(logits_generated, logits_real, loss)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -85,7 +98,7 @@ def generator_update(discriminator: nn.Module, opt_g: torch.optim.Optimizer, fak
 class GANStep(Step):
     """One batch of GAN training, as the loop calls it: D's update, then G's, then G's moving average."""
 
-    counters = ("iterations", "last_r1")  # kept in the checkpoint: a resumed run goes on exactly
+    counters = ("iterations", "last_r1", "last_r2")  # kept in the checkpoint: a resumed run goes on exactly
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, config: GANConfig):
         self.generator, self.discriminator, self.config = generator, discriminator, config
@@ -95,8 +108,8 @@ class GANStep(Step):
         self.modules = {"generator": generator, "discriminator": discriminator,
                         **({"ema_generator": self.ema_generator} if config.ema else {})}
         self.optimizers = {"generator": self.opt_g, "discriminator": self.opt_d}
-        self.iterations = 0  # batches trained: R1's and the average's schedules count them
-        self.last_r1 = torch.zeros(())  # the latest R1, logged on the updates between two measurements
+        self.iterations = 0  # batches trained: the penalties' and the average's schedules count them
+        self.last_r1 = self.last_r2 = torch.zeros(())  # the latest penalties, logged between two measurements
 
     @property
     def sampler(self) -> nn.Module:
@@ -115,17 +128,17 @@ def train_step(self, batch):
     z = torch.randn(x.shape[0], c.latent_dim, device=x.device)   # (B, latent_dim)
     with self.autocast():  # bf16 forward passes where enabled; the losses in float32
         fake = self.generator(z)                                 # (B, C, S, S)
-    # Lazy R1 (StyleGAN2): measured on every r1_every-th update only, weighted up by r1_every.
-    r1_now = c.r1_gamma > 0 and self.iterations % c.r1_every == 0
-    d = discriminator_update(self.discriminator, self.opt_d, x, fake, self.augment, self.autocast,
-                             r1_weight=c.r1_every * c.r1_gamma / 2 if r1_now else 0.0)
-    g_loss = generator_update(self.discriminator, self.opt_g, fake, self.augment, self.autocast)
+    # Lazy R1 and R2 (StyleGAN2): measured on every r1_every-th update only, weighted up by r1_every.
+    lazy = c.r1_every if self.iterations % c.r1_every == 0 else 0
+    d = discriminator_update(self.discriminator, self.opt_d, x, fake, self.augment, self.autocast, c.loss,
+                             r1_weight=lazy * c.r1_gamma / 2, r2_weight=lazy * c.r2_gamma / 2)
+    g_loss = generator_update(self.discriminator, self.opt_g, fake, self.augment, self.autocast, c.loss, x)
     if self.ema_generator is not None:
         update_ema(self.ema_generator, self.generator, ema_decay_at(self.iterations, c.ema_decay))
     self.iterations += 1
-    self.last_r1 = d.get("r1", self.last_r1)
+    self.last_r1, self.last_r2 = d.get("r1", self.last_r1), d.get("r2", self.last_r2)
     return {"d_loss": d["d_loss"], "g_loss": g_loss, "d_real": d["d_real"], "d_fake": d["d_fake"],
-            **({"r1": self.last_r1} if c.r1_gamma > 0 else {})}
+            **({"r1": self.last_r1} if c.r1_gamma > 0 else {}), **({"r2": self.last_r2} if c.r2_gamma > 0 else {})}
 
 
 @add_to_class(GANStep)

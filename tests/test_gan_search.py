@@ -1,0 +1,43 @@
+import pytest
+
+from labtools import gan_search
+from labutils.config import GANConfig
+
+
+def _row(name, seed, ratio, ms=100.0):
+    return {"candidate": name, "seed": seed, "ratio": ratio, "ms_per_update": ms, "loaded": False}
+
+
+def test_the_table_gives_each_recipes_t_interval_and_its_paired_difference_from_the_reports():
+    other = "RpGAN + R1 + R2 + EMA"
+    rows = [_row(gan_search.REFERENCE, s, r) for s, r in zip((1, 2, 3), (2.0, 3.0, 4.0))]
+    rows += [_row(other, s, r, ms=150.0) for s, r in zip((1, 2, 3), (1.0, 2.0, 3.0))]
+    lines = gan_search.table(rows).splitlines()
+    reference = next(line for line in lines if line.startswith(f"| {gan_search.REFERENCE} |"))
+    candidate = next(line for line in lines if line.startswith(f"| {other} |"))
+    # mean 3, sd 1 over 3 seeds: 3 +- t(2, 0.975) * 1 / sqrt(3) = 3 +- 2.48
+    assert "| 3.00 [0.52, 5.48] | — | 100 |" in reference
+    # every seed 1 below the reports': the paired difference is exactly -1, whatever the seeds' spread
+    assert "| 2.00 [-0.48, 4.48] | -1.00 [-1.00, -1.00] | 150 |" in candidate
+
+
+def test_every_candidate_is_a_valid_config_with_its_own_run_name():
+    names = {GANConfig(image_size=32, **changes).run_id() for changes in gan_search.CANDIDATES.values()}
+    assert len(names) == len(gan_search.CANDIDATES)
+    assert gan_search.CANDIDATES[gan_search.REFERENCE] == {}
+
+
+def test_the_final_comparisons_seeds_are_refused_before_anything_trains(capsys):
+    with pytest.raises(SystemExit):
+        gan_search.main(["--seeds", str(gan_search.FINAL_SEEDS[0])])
+    assert "kept for the final comparison" in capsys.readouterr().err
+    assert not set(gan_search.SEARCH_SEEDS) & set(gan_search.FINAL_SEEDS)
+
+
+def test_the_comparison_refuses_the_search_seeds_and_budgets_follow_notebook_04s_profiles(capsys):
+    with pytest.raises(SystemExit):
+        gan_search.main(["--compare", "RpGAN + R1 + R2 + EMA", "--seeds", str(gan_search.SEARCH_SEEDS[0])])
+    assert "kept for the search" in capsys.readouterr().err
+    assert gan_search.budget("quick") == {"profile": "quick", "image_size": 32, "num_epochs": 20, "swd_images": 512}
+    assert gan_search.budget("full", epochs=30) == {"profile": "full", "image_size": 64, "num_epochs": 30,
+                                                    "swd_images": 1024}
