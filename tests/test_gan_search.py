@@ -5,7 +5,7 @@ from labutils.config import GANConfig
 
 
 def _row(name, seed, ratio, ms=100.0):
-    return {"candidate": name, "seed": seed, "ratio": ratio, "ms_per_update": ms, "loaded": False}
+    return {"candidate": name, "seed": seed, "ratio": ratio, "ms_per_update": ms, "updates_per_epoch": 44}
 
 
 def test_the_table_gives_each_recipes_t_interval_and_its_paired_difference_from_the_reports():
@@ -16,9 +16,9 @@ def test_the_table_gives_each_recipes_t_interval_and_its_paired_difference_from_
     reference = next(line for line in lines if line.startswith(f"| {gan_search.REFERENCE} |"))
     candidate = next(line for line in lines if line.startswith(f"| {other} |"))
     # mean 3, sd 1 over 3 seeds: 3 +- t(2, 0.975) * 1 / sqrt(3) = 3 +- 2.48
-    assert "| 3.00 [0.52, 5.48] | — | 100 |" in reference
+    assert "| 3.00 [0.52, 5.48] | — | 100 | 4.4 |" in reference
     # every seed 1 below the reports': the paired difference is exactly -1, whatever the seeds' spread
-    assert "| 2.00 [-0.48, 4.48] | -1.00 [-1.00, -1.00] | 150 |" in candidate
+    assert "| 2.00 [-0.48, 4.48] | -1.00 [-1.00, -1.00] | 150 | 6.6 |" in candidate
 
 
 def test_every_candidate_is_a_valid_config_with_its_own_run_name():
@@ -41,3 +41,12 @@ def test_the_comparison_refuses_the_search_seeds_and_budgets_follow_notebook_04s
     assert gan_search.budget("quick") == {"profile": "quick", "image_size": 32, "num_epochs": 20, "swd_images": 512}
     assert gan_search.budget("full", epochs=30) == {"profile": "full", "image_size": 64, "num_epochs": 30,
                                                     "swd_images": 1024}
+
+
+def test_the_recommendation_is_the_lowest_mean_unless_a_cheaper_one_is_within_five_percent():
+    rows = [_row("a", s, r, ms=200.0) for s, r in zip((1, 2), (2.0, 2.2))]        # mean 2.10, dear
+    rows += [_row("b", s, r, ms=100.0) for s, r in zip((1, 2), (2.1, 2.2))]       # mean 2.15: within 5 %, cheap
+    rows += [_row("c", s, r, ms=50.0) for s, r in zip((1, 2), (3.0, 3.0))]        # cheapest, far behind
+    rows += [_row("d", 1, 1.0, ms=10.0)]                                          # one seed only: not counted
+    assert gan_search.recommend(rows) == "b"
+    assert gan_search.recommend(rows, tolerance=0.01) == "a"
