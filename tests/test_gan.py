@@ -269,7 +269,9 @@ def test_config_checks_values():
             GANConfig(**{penalty: 1.0}, compile=True)
     # Fields added later keep the names of runs that leave them at their defaults
     assert not {"loss", "r2_gamma", "d_batchnorm"} & set(GANConfig().identity())
-    assert GANConfig().run_id() != GANConfig(loss="relativistic").run_id() != GANConfig(d_batchnorm=False).run_id()
+    named = [GANConfig(**change).run_id() for change in ({}, {"loss": "relativistic"}, {"d_batchnorm": False},
+                                                          {"r2_gamma": 1.0})]
+    assert len(set(named)) == 4
     assert GANConfig().run_id() == GANConfig(device="cpu").run_id()
     assert GANConfig().run_id() != GANConfig(ema=True).run_id()
     assert GANConfig().replace(dataset="mnist").channels == 1
@@ -413,12 +415,13 @@ def test_r1_penalty_is_the_squared_input_gradient_on_real_images_and_reaches_d(t
 
 
 def test_relativistic_losses_score_each_real_image_against_its_generated_pair():
-    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.0, 1.0])
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 1.0])  # pairs: real ahead by 2, behind by 1
     # softplus(fake - real) pair by pair: D is rewarded for real above fake, G for the order reversed
-    expected_d = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(2.0))) / 2
-    expected_g = (math.log1p(math.exp(2.0)) + math.log1p(math.exp(-2.0))) / 2
+    expected_d = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(1.0))) / 2
+    expected_g = (math.log1p(math.exp(2.0)) + math.log1p(math.exp(-1.0))) / 2
     assert float(gan_step.discriminator_loss(real, fake, "relativistic")) == pytest.approx(expected_d)
     assert float(gan_step.generator_loss(fake, real, "relativistic")) == pytest.approx(expected_g)
+    assert expected_d < expected_g  # D ranks the real images higher overall: D is winning
     shifted = gan_step.discriminator_loss(real + 5, fake + 5, "relativistic")  # only differences count
     assert float(shifted) == pytest.approx(expected_d)
     assert float(gan_step.discriminator_loss(real + 5, fake + 5)) != pytest.approx(
@@ -443,6 +446,13 @@ def test_r2_penalty_is_the_squared_input_gradient_on_generated_images(tmp_path):
     assert set(measured) == {"d_loss", "d_real", "d_fake", "r2"}
     torch.testing.assert_close(measured["r2"], grad.square().sum(dim=(1, 2, 3)).mean())
     assert all(p.grad is None for p in g.parameters()) and all(torch.equal(a, b) for a, b in zip(g_before, _weights(g)))
+    # The penalty reaches D's update: the same step without it moves D elsewhere
+    penalised = _weights(d)
+    torch.manual_seed(0)
+    g2, d2 = build_gan(config, torch.device("cpu"))
+    _, opt_d2 = gan_step.gan_optimizers(g2, d2, config)
+    gan_step.discriminator_update(d2, opt_d2, x, fake, lambda images: images, nullcontext, loss="relativistic")
+    assert not torch.allclose(penalised[0], _weights(d2)[0])
 
 
 def test_a_relativistic_step_with_both_penalties_logs_them_and_moves_g_against_the_real_batch(tmp_path):
@@ -456,17 +466,19 @@ def test_a_relativistic_step_with_both_penalties_logs_them_and_moves_g_against_t
     second = step.train_step(batches[1])  # lazy: not measured, the last measurements logged again
     assert torch.equal(second["r1"], first["r1"]) and torch.equal(second["r2"], first["r2"])
     assert step.state_dict()["counters"]["last_r2"] == pytest.approx(float(first["r2"]))
-    # G's relativistic loss reads the real batch: another real batch, another update of G
+    # G's relativistic update reads the real batch (another batch, another update of G) and leaves D as it was
     from contextlib import nullcontext
     g, d = step.generator, step.discriminator
+    d.eval()  # BatchNorm-free here; eval also keeps anything else in D from moving
     z = torch.randn(8, 8, generator=torch.Generator().manual_seed(3))
-    losses = []
-    for real in (batches[0][0], -batches[0][0]):
+    d_before, moved = _weights(d), []
+    for real in (batches[0][0], torch.flip(batches[0][0], dims=(0,))):  # the same images, paired otherwise
         g_copy = copy.deepcopy(g)
-        opt = torch.optim.Adam(g_copy.parameters())
-        losses.append(float(gan_step.generator_update(d, opt, g_copy(z), lambda i: i, nullcontext,
-                                                      "relativistic", real)))
-    assert losses[0] != pytest.approx(losses[1])
+        opt = torch.optim.Adam(g_copy.parameters(), lr=1e-2)
+        gan_step.generator_update(d, opt, g_copy(z), lambda i: i, nullcontext, "relativistic", real)
+        moved.append(_weights(g_copy))
+    assert not all(torch.allclose(a, b) for a, b in zip(*moved))
+    assert all(torch.equal(a, b) for a, b in zip(d_before, _weights(d)))
 
 
 def test_lazy_r1_penalises_every_nth_update_and_logs_the_last_measurement(tmp_path):
@@ -632,3 +644,9 @@ def test_the_options_study_starts_from_dcgans_generator_whatever_the_main_runs()
         base = study_base(GANConfig(image_size=32, generator=generator), epochs=3)
         assert base.generator == "conv" and base.num_epochs == 3
         assert base.replace(**STUDY_VARIANTS["fully connected G (reports)"][0]).generator == "mlp"
+    # A main run with every option on: the study's "reports' set-up" is still the reports'
+    options = dict(diffaugment=True, spectral_norm=True, r1_gamma=1.0, r2_gamma=1.0, loss="relativistic",
+                   d_batchnorm=False, beta1=0.5)
+    base = study_base(GANConfig(image_size=32, **options), epochs=3)
+    reports = GANConfig(image_size=32, num_epochs=3, ema=True, seed=base.seed)
+    assert base.identity() == reports.identity()

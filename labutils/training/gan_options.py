@@ -60,7 +60,7 @@ def study_base(config: GANConfig, epochs: int) -> GANConfig:
     DCGAN's generator whatever `config.generator` (the study's "fully connected G" is the other one).
     An EMA is kept in every run: it changes nothing in training and gives "+ EMA" for free."""
     return config.replace(num_epochs=epochs, generator="conv", diffaugment=False, spectral_norm=False, r1_gamma=0.0,
-                          ema=True, seed=config.seed + REPORT_SEED_OFFSET)
+                          r2_gamma=0.0, loss="bce", d_batchnorm=True, ema=True, seed=config.seed + REPORT_SEED_OFFSET)
 
 
 def options_study(config: GANConfig, epochs: int, data: GANData, swd_images: int, progress: bool = False,
