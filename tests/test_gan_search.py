@@ -63,3 +63,6 @@ def test_the_recommendation_is_the_lowest_mean_unless_a_materially_cheaper_one_i
     assert gan_search.recommend(close, seeds=(1, 2)) == "a"
     with pytest.raises(ValueError, match="nothing to recommend"):
         gan_search.recommend(rows, seeds=(1, 2, 3, 4))
+    # the reports' set-up is what a recommendation is measured against, never the recommendation
+    best_reference = rows + [_row(gan_search.REFERENCE, s, 0.5, ms=1.0) for s in (1, 2)]
+    assert gan_search.recommend(best_reference, seeds=(1, 2)) == "b"
