@@ -39,6 +39,7 @@ import numpy as np
 from labutils import plots
 from labutils.config import GANConfig
 from labutils.data.gan_data import load_gan_data
+from labutils.metrics.diversity import diversity_against_floor, pixel_features
 from labutils.metrics.images import REPEAT_SEED_STRIDE, swd_repeats
 from labutils.metrics.uncertainty import t_interval
 from labutils.models.sampling import noise
@@ -116,6 +117,8 @@ def measure_run(name: str, changes: dict[str, Any], seed: int, budget: dict[str,
                          noise(REPEATS * n, config.latent_dim, seed + 7))
     measured = swd_repeats(data.images, {"fake": fake}, n, REPEATS, seed=seed)
     ratios = [f / floor for f, floor in zip(measured["fake"], measured["floor"])]
+    # 04's "diverse": recall on 16 x 16 thumbnails over the floor's (1: as varied as real images; a collapsed G ~0)
+    diversity = diversity_against_floor(pixel_features, data.images, fake, n, repeats=REPEATS, seed=seed)
     per_epoch = len(run.train_loader)
     updates = per_epoch * len(run.history)
     # The median epoch: not the first (kernels warm up) nor those that measure the in-training distance
@@ -126,7 +129,8 @@ def measure_run(name: str, changes: dict[str, Any], seed: int, budget: dict[str,
     plt.close(fig)
     return {"candidate": name, "seed": seed, "budget": budget_name, "run": run.checkpoint.stem, "loaded": run.loaded,
             "swd": float(np.mean(measured["fake"])), "floor": float(np.mean(measured["floor"])),
-            "ratio": float(np.mean(ratios)), "ratios": ratios, "epochs": len(run.history), "updates": updates,
+            "ratio": float(np.mean(ratios)), "ratios": ratios,
+            "recall_ratio": float(np.mean(diversity["recall_ratio"])), "epochs": len(run.history), "updates": updates,
             "updates_per_epoch": per_epoch,
             "train_seconds": run.history.total_seconds,
             "ms_per_update": 1000 * epoch_seconds / per_epoch}
@@ -140,7 +144,7 @@ def table(rows: list[dict]) -> str:
         by_name.setdefault(row["candidate"], {})[row["seed"]] = row
     reference = by_name.get(REFERENCE, {})
     lines = ["| recipe | seeds | SWD / floor, mean [95% t over seeds] | minus the reports' set-up, paired [95%] "
-             "| ms per update | s per epoch |", "|---|---|---|---|---|---|"]
+             "| recall / floor (diverse) | ms per update | s per epoch |", "|---|---|---|---|---|---|---|"]
 
     def fmt(interval):
         if interval["low"] is None:
@@ -157,7 +161,9 @@ def table(rows: list[dict]) -> str:
         cost = float(np.mean([r["ms_per_update"] for r in seeds.values()]))
         per_epoch = next(iter(seeds.values())).get("updates_per_epoch")
         epoch_cost = f"{cost * per_epoch / 1000:.1f}" if per_epoch else "—"
-        lines.append(f"| {name} | {', '.join(map(str, sorted(seeds)))} | {fmt(ratio)} | {diff} | {cost:.0f} "
+        recalls = [r["recall_ratio"] for r in seeds.values() if "recall_ratio" in r]
+        recall = f"{np.mean(recalls):.2f}" if len(recalls) == len(seeds) else "—"
+        lines.append(f"| {name} | {', '.join(map(str, sorted(seeds)))} | {fmt(ratio)} | {diff} | {recall} | {cost:.0f} "
                      f"| {epoch_cost} |")
     return "\n".join(lines)
 
@@ -228,6 +234,7 @@ def main(argv=None) -> None:
             rows = [r for r in rows if (r["candidate"], r["seed"]) != (name, seed)] + [row]
             results.write_text(json.dumps(rows, indent=1))
             print(f"{name}, seed {seed}: SWD/floor {row['ratio']:.2f} (SWD {row['swd']:.1f}, floor {row['floor']:.1f}), "
+                  f"recall/floor {row['recall_ratio']:.2f}, "
                   f"{row['ms_per_update']:.0f} ms per update{' (loaded)' if row['loaded'] else ''}, "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
     print(table(rows))

@@ -16,9 +16,12 @@ def test_the_table_gives_each_recipes_t_interval_and_its_paired_difference_from_
     reference = next(line for line in lines if line.startswith(f"| {gan_search.REFERENCE} |"))
     candidate = next(line for line in lines if line.startswith(f"| {other} |"))
     # mean 3, sd 1 over 3 seeds: 3 +- t(2, 0.975) * 1 / sqrt(3) = 3 +- 2.48
-    assert "| 3.00 [0.52, 5.48] | — | 100 | 4.4 |" in reference
+    assert "| 3.00 [0.52, 5.48] | — | — | 100 | 4.4 |" in reference
     # every seed 1 below the reports': the paired difference is exactly -1, whatever the seeds' spread
-    assert "| 2.00 [-0.48, 4.48] | -1.00 [-1.00, -1.00] | 150 | 6.6 |" in candidate
+    assert "| 2.00 [-0.48, 4.48] | -1.00 [-1.00, -1.00] | — | 150 | 6.6 |" in candidate
+    for row, recall in zip(rows[3:], (0.2, 0.4, 0.9)):  # diversity measured on every seed: its mean
+        row["recall_ratio"] = recall
+    assert "| -1.00 [-1.00, -1.00] | 0.50 | 150 |" in gan_search.table(rows)
 
 
 def test_every_candidate_is_a_valid_config_with_its_own_run_unless_it_samples_g_itself():
