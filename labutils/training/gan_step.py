@@ -40,8 +40,7 @@ def generator_loss(logits_generated: torch.Tensor, logits_real: torch.Tensor | N
 
 
 def gradient_penalty(logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """Mean |grad_x D(x)|^2 at `images`, differentiable for D's update: R1 at the real images (Mescheder et
-    al. 2018), R2 at the generated ones."""
+    """Mean |grad_x D(x)|^2 at `images`, differentiable for D's update: R1 at real images, R2 at generated."""
     grad, = torch.autograd.grad(logits.sum(), images, create_graph=True)
     return grad.float().square().sum(dim=(1, 2, 3)).mean()
 
