@@ -121,7 +121,7 @@ def measure_run(name: str, changes: dict[str, Any], seed: int, budget: dict[str,
     diversity = diversity_against_floor(pixel_features, data.images, fake, n, repeats=REPEATS, seed=seed)
     per_epoch = len(run.train_loader)
     updates = per_epoch * len(run.history)
-    # The median epoch: not the first (kernels warm up) nor those that measure the in-training distance
+    # The median epoch: robust to the first (kernels warm up) while it is one epoch of many
     epoch_seconds = float(np.median([row["seconds"] for row in run.history.epochs]))
     fig = plots.image_grid(fake[:64].float() / 255, title=f"{name}, seed {seed}", nrow=8,
                            image_shape=tuple(fake.shape[1:]))
