@@ -16,7 +16,8 @@ time over its updates (robust to the first epoch, which warms kernels up, while 
 
 The rule that picks the recommended recipe (`recommend`), fixed when one candidate had been measured on
 one seed: the lowest mean SWD/floor over the seeds every candidate has, unless a candidate at least 10 %
-cheaper per update has a mean within 5 % of it.
+cheaper per update has a mean within 5 % of it; amended before any run at 64 px (docs/gan_recipe.md): of
+the candidates whose diversity is at least half the real images'.
 
 The search trains on SEARCH_SEEDS and draws its real samples with them (and REPEAT_SEED_STRIDE apart);
 `--compare` runs the chosen recipe against the reports' set-up on FINAL_SEEDS, whose training seeds and
@@ -168,11 +169,14 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def recommend(rows: list[dict], seeds=SEARCH_SEEDS, tolerance: float = 0.05, cheaper: float = 0.10) -> str:
+def recommend(rows: list[dict], seeds=SEARCH_SEEDS, tolerance: float = 0.05, cheaper: float = 0.10,
+              min_recall: float = 0.5) -> str:
     """Of the candidates beyond the reports' set-up measured on every one of `seeds` (whether it beats the
-    reports' set-up is the final comparison's question), the lowest mean SWD/floor over those seeds,
-    unless one at least `cheaper` (relative) cheaper per update has a mean within `tolerance` of it: then
-    the cheapest of those. Costs that differ by less are the machine's noise, not the recipe's."""
+    reports' set-up is the final comparison's question) whose mean diversity (recall over the floor's) is
+    at least `min_recall` (below it a generator has collapsed, and the distance alone would reward its
+    sharp repeated patterns), the lowest mean SWD/floor over those seeds, unless one at least `cheaper`
+    (relative) cheaper per update has a mean within `tolerance` of it: then the cheapest of those. Costs
+    that differ by less are the machine's noise, not the recipe's."""
     by_name: dict[str, dict[int, dict]] = {}
     for row in rows:
         by_name.setdefault(row["candidate"], {})[row["seed"]] = row
@@ -180,6 +184,11 @@ def recommend(rows: list[dict], seeds=SEARCH_SEEDS, tolerance: float = 0.05, che
                 if name != REFERENCE and set(seeds) <= set(runs)}
     if not complete:
         raise ValueError(f"No candidate was measured on every seed of {tuple(seeds)}: nothing to recommend.")
+    complete = {name: runs for name, runs in complete.items()
+                if np.mean([r["recall_ratio"] for r in runs]) >= min_recall}
+    if not complete:
+        raise ValueError(f"Every candidate measured on seeds {tuple(seeds)} collapses (diversity below "
+                         f"{min_recall} of the real images'): nothing to recommend.")
     mean = {name: float(np.mean([r["ratio"] for r in runs])) for name, runs in complete.items()}
     cost = {name: float(np.mean([r["ms_per_update"] for r in runs])) for name, runs in complete.items()}
     best = min(mean, key=mean.get)

@@ -4,14 +4,17 @@ from labtools import gan_search
 from labutils.config import GANConfig
 
 
-def _row(name, seed, ratio, ms=100.0):
-    return {"candidate": name, "seed": seed, "ratio": ratio, "ms_per_update": ms, "updates_per_epoch": 44}
+def _row(name, seed, ratio, ms=100.0, recall=1.0):
+    return {"candidate": name, "seed": seed, "ratio": ratio, "ms_per_update": ms, "updates_per_epoch": 44,
+            "recall_ratio": recall}
 
 
 def test_the_table_gives_each_recipes_t_interval_and_its_paired_difference_from_the_reports():
     other = "RpGAN + R1 + R2 + EMA"
     rows = [_row(gan_search.REFERENCE, s, r) for s, r in zip((1, 2, 3), (2.0, 3.0, 4.0))]
     rows += [_row(other, s, r, ms=150.0) for s, r in zip((1, 2, 3), (1.0, 2.0, 3.0))]
+    for row in rows:  # runs measured before diversity was: no mean to give
+        del row["recall_ratio"]
     lines = gan_search.table(rows).splitlines()
     reference = next(line for line in lines if line.startswith(f"| {gan_search.REFERENCE} |"))
     candidate = next(line for line in lines if line.startswith(f"| {other} |"))
@@ -69,3 +72,12 @@ def test_the_recommendation_is_the_lowest_mean_unless_a_materially_cheaper_one_i
     # the reports' set-up is what a recommendation is measured against, never the recommendation
     best_reference = rows + [_row(gan_search.REFERENCE, s, 0.5, ms=1.0) for s in (1, 2)]
     assert gan_search.recommend(best_reference, seeds=(1, 2)) == "b"
+
+
+def test_a_collapsed_candidate_is_never_recommended_however_close_it_is():
+    rows = [_row("sharp but collapsed", s, 1.0, recall=r) for s, r in zip((1, 2), (0.1, 0.3))]   # mean 0.2
+    rows += [_row("diverse", s, 3.0, recall=r) for s, r in zip((1, 2), (0.4, 0.7))]               # mean 0.55
+    assert gan_search.recommend(rows, seeds=(1, 2)) == "diverse"
+    assert gan_search.recommend(rows, seeds=(1, 2), min_recall=0.0) == "sharp but collapsed"
+    with pytest.raises(ValueError, match="collapses"):
+        gan_search.recommend(rows, seeds=(1, 2), min_recall=0.6)
