@@ -26,7 +26,7 @@ from labutils.fingerprint import code_fingerprint
 from labutils.profiles import EXTRA_RUNS, FULL, MAIN_RUN_ONLY, config_parameters, profile_values
 from labutils.runtime import checkpoint_path, outputs_dir
 from labutils.training import published
-from labutils.training.gan_options import R1_GAMMA, REPORT_SEED_OFFSET, SMALL_DATA_OPTIONS, study_base, sweep_runs
+from labutils.training.gan_options import R1_GAMMA, RECIPE, study_base, sweep_runs
 from labutils.training.loop import train_loop
 from labutils.training.runs import default_classes, evaluated_runs
 
@@ -152,7 +152,7 @@ def plan_evaluation(values: dict[str, Any], ae_config: AEConfig, vae_config: VAE
 
 
 def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) -> list[Planned]:
-    """Notebook 04's runs: the main run, the options study, the options run, the data sweep, the exercise.
+    """Notebook 04's runs: the main run, the options study, the data sweep, the recipe run, the exercise.
     `images`: the whole data set's size (before `train_size`); `code`: the notebook's `GANParts.fingerprint()`."""
     config = config.replace(num_epochs=values["num_epochs"], train_size=values["train_size"],
                             image_size=values["image_size"] or config.image_size)
@@ -177,9 +177,8 @@ def plan_gan(values: dict[str, Any], config: GANConfig, code: str, images: int) 
             sweep = study_base(config, max(1, round(variant_epochs / fraction)))
             sweep = sweep.replace(seed=sweep.seed + k, **({"train_size": share} if fraction < 1 else {}))
             plan.append(run("data sweep", sweep, share))
-    if values["options_epochs"]:
-        plan.append(run("options run", config.replace(**SMALL_DATA_OPTIONS, num_epochs=values["options_epochs"],
-                                                      seed=config.seed + REPORT_SEED_OFFSET)))
+    if values["recipe_epochs"]:
+        plan.append(run("recipe run", config.replace(**RECIPE, num_epochs=values["recipe_epochs"])))
     if values["exercise_epochs"]:  # a tenth of every image, at 32 px
         few = config.replace(image_size=32, train_size=images // 10, num_epochs=values["exercise_epochs"])
         plan += [run("exercise", few.replace(diffaugment=d), images // 10) for d in (False, True)]

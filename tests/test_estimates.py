@@ -9,7 +9,7 @@ from labutils.training.gan import GANParts
 
 MNIST_VALUES = {"num_epochs": 10, "train_size": None, "test_size": None, "seeds": 3, "collapse_demo_epochs": 3,
                 "exercise_epochs": 5}
-GAN_VALUES = {"image_size": 32, "num_epochs": 30, "train_size": None, "variant_epochs": 8, "options_epochs": 30,
+GAN_VALUES = {"image_size": 32, "num_epochs": 30, "train_size": None, "variant_epochs": 8, "recipe_epochs": 30,
               "swd_images": 1024, "classifier_epochs": 4, "data_fractions": (0.25, 0.5, 1.0), "exercise_epochs": 50}
 
 
@@ -50,7 +50,7 @@ def test_the_parameters_say_which_sections_run(tmp_path, monkeypatch):
     sweep = [p for p in plan_gan(GAN_VALUES, gan, "c", 2872) if p.section == "data sweep"]
     assert [(p.images, p.epochs) for p in sweep] == [(718, 32), (718, 32), (1436, 16), (2872, 8)]
     assert len({p.checkpoint for p in sweep}) == 4
-    off = {**GAN_VALUES, "variant_epochs": 0, "options_epochs": 0, "exercise_epochs": 0}
+    off = {**GAN_VALUES, "variant_epochs": 0, "recipe_epochs": 0, "exercise_epochs": 0}
     assert sections(off) == ["main run"]
     # Twice the image side, four times the pixels: the main run costs four times as much.
     big = plan_gan({**off, "image_size": 64}, gan, "c", 2872)
@@ -91,7 +91,7 @@ def test_each_04_exercise_costs_at_most_the_run_it_retrains(tmp_path, monkeypatc
     """Exercises 2-5 train the main run alone (`main_run_only`), exercise 1 its two small runs: none costs
     more than the main run at the quick profile, and each counts as trained anew even where loaded."""
     monkeypatch.setenv("LAB_OUTPUTS", str(tmp_path))
-    quick = {**GAN_VALUES, "num_epochs": 20, "variant_epochs": 3, "options_epochs": 0, "exercise_epochs": 0}
+    quick = {**GAN_VALUES, "num_epochs": 20, "variant_epochs": 3, "recipe_epochs": 0, "exercise_epochs": 0}
     config = GANConfig(image_size=32, num_epochs=20)
     parts = GANParts()
     here = estimates.show_exercises(quick, config, parts, 2872)

@@ -650,3 +650,18 @@ def test_the_options_study_starts_from_dcgans_generator_whatever_the_main_runs()
     base = study_base(GANConfig(image_size=32, **options), epochs=3)
     reports = GANConfig(image_size=32, num_epochs=3, ema=True, seed=base.seed)
     assert base.identity() == reports.identity()
+
+
+def test_the_recipe_starts_from_the_main_runs_generator_and_changes_only_the_game():
+    from labutils.training.gan import build_gan_step
+    from labutils.training.gan_options import RECIPE
+
+    config = GANConfig(image_size=32)
+    main, recipe = (build_gan_step(c, torch.device("cpu")) for c in (config, config.replace(**RECIPE)))
+    # 04's same-initialisation figure: both runs' G are the same network with the same weights
+    for (name, a), b in zip(main.generator.state_dict().items(), recipe.generator.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert any(isinstance(m, nn.BatchNorm2d) for m in main.discriminator.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in recipe.discriminator.modules())
+    changed = {k for k, v in config.replace(**RECIPE).to_dict().items() if config.to_dict()[k] != v}
+    assert changed == set(RECIPE)  # every field of the recipe differs from the reports' set-up, and nothing else

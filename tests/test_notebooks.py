@@ -19,7 +19,7 @@ ALL = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 RUN_PARAMETERS = {"profile", "progress", "retrain", "interactive"}
 CONFIG_OF = {"01_autoencoder": AEConfig, "02_vae": VAEConfig, "04_gan": GANConfig}
 # Parameters that size a notebook's own extra sections, not the model it trains.
-SECTION_PARAMETERS = {"collapse_demo_epochs", "main_run_only", "variant_epochs", "options_epochs", "swd_images",
+SECTION_PARAMETERS = {"collapse_demo_epochs", "main_run_only", "variant_epochs", "recipe_epochs", "swd_images",
                       "classifier_epochs", "exercise_epochs", "seeds", "data_fractions"}
 
 

@@ -98,7 +98,7 @@ def test_the_gan_on_mnist_is_notebook_04_on_the_digits_without_the_art_only_sect
     for profile in pipeline.PROFILES:
         params = pipeline.parameters(profile, "04_gan_mnist")
         assert params["dataset"] == "mnist"
-        assert params["variant_epochs"] == params["options_epochs"] == 0
+        assert params["variant_epochs"] == params["recipe_epochs"] == 0
 
 def test_the_runner_does_not_load_torch():
     # `make run-all`'s own process stays small: a run's memory is its notebooks' kernels.

@@ -31,7 +31,7 @@ BEFORE = {
                "generator": "conv", "batch_size": 64, "lr": 2e-4, "beta1": 0.5, "train_size": None,
                "diffaugment": False, "spectral_norm": False, "ema": False, "r1_gamma": 0.0, "seed": 0,
                "device": "auto", "progress": True, "retrain": False, "interactive": True, "variant_epochs": 25,
-               "options_epochs": 200, "swd_images": 1024, "classifier_epochs": 4,
+               "recipe_epochs": 200, "swd_images": 1024, "classifier_epochs": 4,
                "data_fractions": (0.25, 0.5, 1.0), "exercise_epochs": 250},
 }
 
@@ -114,7 +114,10 @@ def test_the_parameters_a_profile_sets_are_left_at_none_with_full_and_quick_besi
 @pytest.mark.parametrize("profile", ["full", "quick"])
 def test_main_run_only_switches_off_every_section_but_the_main_run(profile):
     values = in_force("04_gan", injected={"profile": profile}, typed={"main_run_only": True, "num_epochs": 5})
-    assert values["variant_epochs"] == values["options_epochs"] == values["exercise_epochs"] == 0
+    assert values["variant_epochs"] == values["recipe_epochs"] == values["exercise_epochs"] == 0
     assert tuple(values["data_fractions"]) == ()
     assert values["num_epochs"] == 5  # the main run keeps what was typed
-    assert in_force("04_gan", injected={"profile": profile})["variant_epochs"] > 0  # off only when asked
+    unasked = in_force("04_gan", injected={"profile": profile})
+    # off only when asked: the recipe beside the main run, at its budget (quick) or twice it (full)
+    assert unasked["recipe_epochs"] == unasked["num_epochs"] * (2 if profile == "full" else 1)
+    assert (unasked["variant_epochs"] > 0) == (profile == "full")  # quick pays for the recipe with the study

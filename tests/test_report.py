@@ -79,7 +79,7 @@ def test_an_animation_is_embedded_as_a_playing_image(tmp_path, monkeypatch):
 
 
 def _finished_run(outputs, status="ok", figures=("02_vae_losses", "02_vae_prior_samples",
-                                                 "04_gan_real_vs_generated", "04_gan_options_run")):
+                                                 "04_gan_real_vs_generated", "04_gan_recipe_run")):
     (outputs / "metrics").mkdir(parents=True)
     (outputs / "figures").mkdir()
     (outputs / "run.json").write_text(json.dumps({
@@ -96,7 +96,7 @@ def _finished_run(outputs, status="ok", figures=("02_vae_losses", "02_vae_prior_
                           "knn_accuracy": {"pixels": 0.9691, "pca": 0.976, "ae": 0.969,
                                            "vae": 0.939}},
         "04_gan": {"swd": 42.25, "swd_floor": 11.5, "data_label": "art", "epochs": 100,
-                   "options_run": {"swd": 30.04, "epochs": 200, "swd_in_training_at_main_end": 35.0,
+                   "recipe_run": {"swd": 30.04, "epochs": 200, "swd_in_training_at_main_end": 35.0,
                                    "main_swd_in_training_at_end": 45.0}},
     }
     for stem, record in metrics.items():
@@ -175,10 +175,10 @@ def test_readme_gets_the_headline_and_claims_and_the_docs_the_rest(tmp_path, mon
     assert "| VAE active latent units | 8 of 32 |" in headline
     assert "42.2 (floor, real vs real: 11.5)" in headline
     # the headline compares the options at the main run's budget; the longer run is in the docs
-    assert ("| GAN SWD ×10³ after 100 epochs each, in-training sample: the reports' set-up / with DiffAugment, "
-            "R1 and EMA | 45.0 / 35.0 |") in headline
+    assert ("| GAN SWD ×10³ after 100 epochs each, in-training sample: the reports' set-up / the lab's recipe"
+            " | 45.0 / 35.0 |") in headline
     assert "200 epochs" not in headline
-    assert ("| GAN sliced Wasserstein distance ×10³ with DiffAugment, R1 and EMA, 200 epochs "
+    assert ("| GAN sliced Wasserstein distance ×10³ with the lab's recipe, 200 epochs "
             "(the reports' set-up: 100) | 30.0 |") in results
     assert "VAE test KL" not in headline and "kNN" not in headline and "log p(x)" not in headline
     assert "[docs/results.md](docs/results.md)" in headline
@@ -241,7 +241,7 @@ def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, mon
     # The three-panel GAN figure holds the real and generated grids: the two-panel one is left out.
     assert shown == [name for name in lab_results.RESULT_FIGURES if name != "04_gan_real_vs_generated"]
     assert readme.count("![") == 3 and readme.count("](docs/figures/") == 3
-    for name in ("02_vae_prior_samples", "04_gan_options_run", "04_gan_mnist_real_vs_generated"):
+    for name in ("02_vae_prior_samples", "04_gan_recipe_run", "04_gan_mnist_real_vs_generated"):
         assert f"](docs/figures/{name}.png)" in readme
         assert f"**{lab_results.RESULT_FIGURES[name].caption}**" in readme
     for name in shown:  # copied next to the pages that show them
@@ -251,9 +251,9 @@ def test_figures_every_one_in_the_docs_at_most_three_in_the_readme(tmp_path, mon
                if not line.startswith("|"))  # tables aside, lines as the hand-written ones
 
 
-def test_without_the_options_run_the_two_panel_gan_figure_heads_the_readme(tmp_path, monkeypatch):
+def test_without_the_recipe_run_the_two_panel_gan_figure_heads_the_readme(tmp_path, monkeypatch):
     _lab(tmp_path, monkeypatch, figures=("04_gan_real_vs_generated",))
-    stale = tmp_path / "docs" / "figures" / "04_gan_options_run.png"  # copied by an earlier run's make readme
+    stale = tmp_path / "docs" / "figures" / "04_gan_recipe_run.png"  # copied by an earlier run's make readme
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an earlier run's figure")
 

@@ -70,7 +70,7 @@ def test_the_smoke_run_of_the_gan_on_mnist_scored_digits_with_the_classifier():
     assert metrics["config"]["dataset"] == "mnist" and metrics["config"]["image_size"] == 32
     assert metrics["classifier_frechet_distance"] > metrics["classifier_frechet_distance_floor"] > 0
     assert sum(metrics["generated_digit_share"]) == pytest.approx(1.0)
-    assert metrics["options_run"] is None and metrics["options_study"] == {}  # not run on MNIST
+    assert metrics["recipe_run"] is None and metrics["options_study"] == {}  # not run on MNIST
     assert (outputs_dir("figures") / "04_gan_mnist_fixed_noise_final.png").exists()
 
 

@@ -78,7 +78,7 @@ def test_the_options_study_table_and_the_results_name_the_best_variant():
     assert "skipped" in gan_text.options_study({}, 0).data
     metrics = {"config": {"image_size": 64}, "epochs": 100, "train_seconds": 3600, "swd_images": 1024, "swd": 25.0,
                "swd_floor": 10.0, "fid": "unavailable", "fid_floor": "unavailable", "options_study": study,
-               "variant_epochs": 25, "options_run": None,
+               "variant_epochs": 25, "recipe_run": None,
                "nearest_neighbour_rms": {"generated_median_rms": 40.0, "real_median_rms": 38.0}}
     text = gan_text.results(metrics, "stand-in", 2872, "cpu", "+ DiffAugment", Path("g.json")).data
     assert "2.5 times the floor" in text and "at every pyramid level: **+ EMA** (40.0)" in text
@@ -93,14 +93,17 @@ def test_the_last_epoch_says_when_d_is_winning():
     assert "neither player dominates" in gan_text.last_epoch(LAST).data
 
 
-def test_the_options_run_compares_at_the_same_budget_only_when_it_was_measured_there():
-    main = {"epochs": 100, "swd": SWD, "last": LAST, "n_train": 512, "last_swd": 60.0}
-    options = {"epochs": 200, "swd": SWD, "last": LAST, "changes": {"ema": True}, "policy": "color",
-               "train_seconds": 7000, "same_budget": 45.0, "last_swd": 30.0}
-    text = gan_text.options_run("+ EMA", options, main, FLOOR, n=1024).data
+def test_the_recipe_run_compares_at_the_same_budget_only_when_it_was_measured_there():
+    main = {"epochs": 100, "swd": SWD, "last": LAST, "n_train": 512, "last_swd": 60.0, "recall_ratio": 0.12}
+    recipe = {"epochs": 200, "swd": SWD, "last": LAST, "changes": {"ema": True}, "train_seconds": 7000,
+              "same_budget": 45.0, "last_swd": 30.0, "recall_ratio": 0.97}
+    text = gan_text.recipe_run("the recipe", recipe, main, FLOOR, n=1024).data
     assert "200 epoch(s) with ema=True" in text and "was 60.0 for the reports' set-up and 45.0" in text
     assert "at its last epoch, 200, it was 30.0" in text
-    assert "same budget" not in gan_text.options_run("+ EMA", {**options, "same_budget": None}, main, FLOOR, 1024).data
+    assert "the reports' set-up 0.12, the recipe 0.97" in text
+    assert "same budget" not in gan_text.recipe_run("the recipe", {**recipe, "same_budget": None}, main, FLOOR, 1024).data
+    # diversity unmeasured (MNIST has no pixel recall here): no line rather than a made-up number
+    assert "How diverse" not in gan_text.recipe_run("the recipe", {**recipe, "recall_ratio": None}, main, FLOOR, 1024).data
 
 
 def test_the_small_data_table_divides_by_the_floor():

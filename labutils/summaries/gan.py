@@ -77,28 +77,34 @@ def options_study(study: Mapping[str, Mapping], epochs: int) -> Markdown:
                     "options' settings on.")
 
 
-def options_run(label: str, options: Mapping, main: Mapping, floor: Mapping[str, float], n: int) -> Markdown:
-    """The options run against the main run: SWD per level on the same images and noise, D's last outputs,
-    and the in-training distance of both at the main run's last epoch (the same budget).
+def recipe_run(label: str, recipe: Mapping, main: Mapping, floor: Mapping[str, float], n: int) -> Markdown:
+    """The recipe's run against the main run: SWD per level on the same images and noise, how diverse each
+    one's images are, D's last outputs, and the in-training distance of both at the main run's last epoch
+    (the same budget).
 
-    `options` and `main`: {"epochs", "swd" (per level), "last" (last epoch's row)}; `options` also holds
-    "changes", "policy", "train_seconds" and "same_budget" (its in-training distance at main's last epoch
-    or None), "last_swd" (its last in-training distance); `main` "last_swd" and "n_train" (images per set)."""
-    rows = "\n".join(f"| {level} | {main['swd'][level]:.1f} | {options['swd'][level]:.1f} | {floor[level]:.1f} |"
+    `recipe` and `main`: {"epochs", "swd" (per level), "last" (last epoch's row), "recall_ratio" (diversity:
+    recall over the floor's, or None)}; `recipe` also holds "changes", "train_seconds" and "same_budget" (its
+    in-training distance at main's last epoch or None), "last_swd" (its last in-training distance); `main`
+    "last_swd" and "n_train" (images per set)."""
+    rows = "\n".join(f"| {level} | {main['swd'][level]:.1f} | {recipe['swd'][level]:.1f} | {floor[level]:.1f} |"
                      for level in main["swd"])
-    changes = ", ".join(f"{k}={v}" for k, v in options["changes"].items())
-    text = (f"{options['epochs']} epoch(s) with {changes} (DiffAugment policy `{options['policy']}`), "
-            f"{options['train_seconds']:.0f} s of training. SWD × 10³ on the same {n} real images and the same noise "
-            f"as the main run:\n\n| pyramid level | reports' set-up, {main['epochs']} epoch(s) | {label}, "
-            f"{options['epochs']} epoch(s) | real vs real (floor) |\n|---|---|---|---|\n{rows}\n\n"
-            f"In its last epoch D gave real images {options['last']['train_d_real']:.2f} and generated ones "
-            f"{options['last']['train_d_fake']:.2f} (the reports' set-up: {main['last']['train_d_real']:.2f} and "
-            f"{main['last']['train_d_fake']:.2f}).")
-    if options["same_budget"] is not None:
+    changes = ", ".join(f"{k}={v}" for k, v in recipe["changes"].items())
+    text = (f"{recipe['epochs']} epoch(s) with {changes}, {recipe['train_seconds']:.0f} s of training. SWD × 10³ "
+            f"on the same {n} real images and the same noise as the main run:\n\n| pyramid level | reports' set-up, "
+            f"{main['epochs']} epoch(s) | {label}, {recipe['epochs']} epoch(s) | real vs real (floor) |\n"
+            f"|---|---|---|---|\n{rows}\n\n")
+    if recipe.get("recall_ratio") is not None and main.get("recall_ratio") is not None:
+        text += (f"How diverse (recall over the floor's: 1 as varied as real images, near 0 collapsed): the reports' "
+                 f"set-up {main['recall_ratio']:.2f}, {label} {recipe['recall_ratio']:.2f}.\n\n")
+    # D's outputs mean different things under the two losses: a relativistic D scores pairs, not images
+    text += (f"In its last epoch D's sigmoid gave real images {recipe['last']['train_d_real']:.2f} and generated ones "
+             f"{recipe['last']['train_d_fake']:.2f} (the reports' set-up: {main['last']['train_d_real']:.2f} and "
+             f"{main['last']['train_d_fake']:.2f}).")
+    if recipe["same_budget"] is not None:
         text += (f"\n\nAt the same budget, epoch {main['epochs']}, the in-training distance ({main['n_train']} images "
-                 f"per set) was {main['last_swd']:.1f} for the reports' set-up and {options['same_budget']:.1f} with "
-                 "the options" + (f"; at its last epoch, {options['epochs']}, it was {options['last_swd']:.1f}."
-                                  if options["epochs"] > main["epochs"] else "."))
+                 f"per set) was {main['last_swd']:.1f} for the reports' set-up and {recipe['same_budget']:.1f} with "
+                 "the recipe" + (f"; at its last epoch, {recipe['epochs']}, it was {recipe['last_swd']:.1f}."
+                                 if recipe["epochs"] > main["epochs"] else "."))
     return Markdown(text)
 
 
@@ -122,7 +128,7 @@ def study_reading(study: Mapping[str, Mapping]) -> str:
 
 
 def results(metrics: Mapping, source: str, n_images: int, device: str, label: str, path: Path) -> Markdown:
-    """Notebook 04's results: the data, the distance against its floor, FID, copying, the study and the options run."""
+    """Notebook 04's results: the data, the distance against its floor, FID, copying, the study and the recipe's run."""
     m, copy = metrics, metrics["nearest_neighbour_rms"]
     lines = [
         f"- Data: {source} ({n_images} images at {m['config']['image_size']} × {m['config']['image_size']}).",
@@ -135,9 +141,9 @@ def results(metrics: Mapping, source: str, n_images: int, device: str, label: st
     study = m["options_study"]
     if study:
         lines.append(f"- Options study ({m['variant_epochs']} epoch(s) each): {study_reading(study)}")
-    if m["options_run"]:
-        lines.append(f"- {label.removeprefix('+ ')}, trained for {m['options_run']['epochs']} epoch(s): SWD "
-                     f"**{m['options_run']['swd']:.1f}**, against {m['swd']:.1f} for the reports' set-up after "
+    if m["recipe_run"]:
+        lines.append(f"- {label[0].upper() + label[1:]}, trained for {m['recipe_run']['epochs']} epoch(s): SWD "
+                     f"**{m['recipe_run']['swd']:.1f}**, against {m['swd']:.1f} for the reports' set-up after "
                      f"{m['epochs']} (floor {m['swd_floor']:.1f}).")
     lines.append(f"- Metrics written to `{shown_path(path)}`.")
     return Markdown("\n".join(lines))
