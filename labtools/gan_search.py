@@ -3,6 +3,7 @@
     python -m labtools.gan_search                    # every candidate, every search seed, quick budget
     python -m labtools.gan_search --seeds 1000 --only "reports' set-up"
     python -m labtools.gan_search --compare RECIPE [--profile full --epochs 30]   # on the final seeds
+    python -m labtools.gan_search --compare RECIPE --profile full --epochs 60 --continue-from 30
 
 Each candidate recipe, taken from the literature that notebook 04 cites (DCGAN, DiffAugment, R1 and lazy
 regularisation, EMA, R3GAN's relativistic pairing loss with R1 + R2 and its normalisation-free D and
@@ -108,12 +109,14 @@ def candidate_config(changes: dict[str, Any], **fields: Any) -> tuple[GANConfig,
     return GANConfig(swd_every=0, **fields, **changes), g_itself
 
 
-def measure_run(name: str, changes: dict[str, Any], seed: int, budget: dict[str, Any], data, out: Path) -> dict:
-    """Train (or load) one candidate on one seed and measure it against the real images."""
+def measure_run(name: str, changes: dict[str, Any], seed: int, budget: dict[str, Any], data, out: Path,
+                continue_from: int | None = None) -> dict:
+    """Train (or load) one candidate on one seed and measure it against the real images; `continue_from=N`
+    trains on from its N-epoch run instead of from the start (the same result, `train_gan`)."""
     config, g_itself = candidate_config(changes, image_size=budget["image_size"], num_epochs=budget["num_epochs"],
                                         seed=seed)
     budget_name = f"{budget['image_size']}px-{budget['num_epochs']}ep"
-    run = train_gan(config, progress=False, verbose=False, data=data)
+    run = train_gan(config, progress=False, verbose=False, data=data, continue_from=continue_from)
     n = min(budget["swd_images"], len(data.images) // 2)
     fake = uint8_samples(run.step.generator if g_itself else run.step.sampler,
                          noise(REPEATS * n, config.latent_dim, seed + 7))
@@ -213,6 +216,8 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="+", choices=list(CANDIDATES), help="candidates to search (default: all)")
     parser.add_argument("--profile", choices=list(PROFILES), default="quick", help="04's budget (default: quick)")
     parser.add_argument("--epochs", type=int, help="epochs instead of the profile's")
+    parser.add_argument("--continue-from", type=int, metavar="EPOCHS",
+                        help="train on from each run's checkpoint at EPOCHS epochs (the same budget's runs, longer)")
     parser.add_argument("--out", type=Path, default=None, help="folder (default: outputs/gan_search)")
     parser.add_argument("--table", action="store_true", help="print the table of the runs measured so far, no more")
     args = parser.parse_args(argv)
@@ -240,7 +245,7 @@ def main(argv=None) -> None:
     for seed in seeds:  # seed by seed: a search cut short still has whole seeds
         for name in names:
             start = time.perf_counter()
-            row = measure_run(name, CANDIDATES[name], seed, spend, data, out)
+            row = measure_run(name, CANDIDATES[name], seed, spend, data, out, args.continue_from)
             rows = [r for r in rows if (r["candidate"], r["seed"]) != (name, seed)] + [row]
             results.write_text(json.dumps(rows, indent=1))
             print(f"{name}, seed {seed}: SWD/floor {row['ratio']:.2f} (SWD {row['swd']:.1f}, floor {row['floor']:.1f}), "

@@ -66,7 +66,7 @@ SUPERSEDED = {"04_gan_real_vs_generated": "04_gan_recipe_run"}
 # The README's figures: at most three, as the two GAN-on-art figures exclude each other.
 HEADLINE_FIGURES = ("02_vae_prior_samples", "04_gan_recipe_run", "04_gan_real_vs_generated",
                     "04_gan_mnist_real_vs_generated")
-HEADLINE_ROWS = {"ae_mse", "vae_loss", "vae_active_units", "gan_swd", "gan_recipe_swd",
+HEADLINE_ROWS = {"ae_mse", "vae_loss", "vae_active_units", "gan_swd", "gan_recipe_swd", "gan_recipe_diversity",
                  "gan_mnist_swd"}
 RESULTS_PAGE, PERFORMANCE_PAGE = "docs/results.md", "docs/performance.md"
 
@@ -88,9 +88,31 @@ def _paragraph(text: str) -> str:
     return wrapped.replace("\0", " ")
 
 
+def _figure_notebook(name: str, notebooks) -> str | None:
+    """The notebook (of `notebooks`) that draws figure `name`: the longest whose name and "_" begin the
+    figure's (04_gan_mnist_... is the GAN on MNIST's), else the shortest of the same number (01_ae_...)."""
+    prefixed = [n for n in notebooks if name.startswith(n + "_")]
+    if prefixed:
+        return max(prefixed, key=len)
+    numbered = [n for n in notebooks if n[:3] == name[:3]]
+    return min(numbered, key=len) if numbered else None
+
+
 def _result_figures() -> list[str]:
-    """The RESULT_FIGURES that this run made, less those that a figure it also made supersedes."""
-    made = [name for name in RESULT_FIGURES if (outputs_dir("figures") / f"{name}.png").exists()]
+    """The RESULT_FIGURES that the last run of their notebook made (a file older than that run's start is
+    an earlier run's, of a section it no longer runs), less those that a figure it also made supersedes."""
+    started: dict[str, str] = {}
+    for record in provenance.run_records(outputs_dir()).values():
+        for notebook in record.get("notebooks", {}):
+            started[notebook] = max(started.get(notebook, ""), record.get("started", ""))
+    made = []
+    for name in RESULT_FIGURES:
+        path = outputs_dir("figures") / f"{name}.png"
+        if not path.exists():
+            continue
+        start = provenance._time(started.get(_figure_notebook(name, started) or "", ""))
+        if start is None or path.stat().st_mtime >= start.timestamp():
+            made.append(name)
     return [name for name in made if SUPERSEDED.get(name) not in made]
 
 
@@ -144,6 +166,12 @@ def _gan_rows(gan: dict) -> list[Row]:
                             f"GAN SWD ×10³ after {epochs} epochs each, in-training sample: the reports' set-up / "
                             "the lab's recipe",
                             f"{_fmt(recipe.get('main_swd_in_training_at_end'), '.1f')} / {_fmt(same, '.1f')}",
+                            "04_gan"))
+        if recipe.get("recall_ratio") is not None:  # what the recipe changes: the collapse
+            rows.append(Row("gan_recipe_diversity",
+                            "GAN diversity, recall over the real images' (1: as varied, near 0: collapsed): the "
+                            "reports' set-up / the lab's recipe",
+                            f"{_fmt(recipe.get('main_recall_ratio'), '.2f')} / {_fmt(recipe['recall_ratio'], '.2f')}",
                             "04_gan"))
         rows.append(Row("gan_recipe_swd_longer",
                         "GAN sliced Wasserstein distance ×10³ with the lab's recipe, "

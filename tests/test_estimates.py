@@ -5,7 +5,9 @@ import torch
 from labutils import estimates
 from labutils.config import AEConfig, GANConfig, VAEConfig
 from labutils.estimates import REFERENCE_COSTS, measured_costs, plan_gan, plan_mnist
+from labutils.runtime import checkpoint_path
 from labutils.training.gan import GANParts
+from labutils.training.gan_options import RECIPE
 
 MNIST_VALUES = {"num_epochs": 10, "train_size": None, "test_size": None, "seeds": 3, "collapse_demo_epochs": 3,
                 "exercise_epochs": 5}
@@ -50,6 +52,9 @@ def test_the_parameters_say_which_sections_run(tmp_path, monkeypatch):
     sweep = [p for p in plan_gan(GAN_VALUES, gan, "c", 2872) if p.section == "data sweep"]
     assert [(p.images, p.epochs) for p in sweep] == [(718, 32), (718, 32), (1436, 16), (2872, 8)]
     assert len({p.checkpoint for p in sweep}) == 4
+    # the recipe run: the notebook's own, the recipe on the main run's seed, so a trained one counts as loaded
+    recipe, = [p for p in plan_gan(GAN_VALUES, gan, "c", 2872) if p.section == "recipe run"]
+    assert recipe.checkpoint == checkpoint_path(gan.replace(**RECIPE, num_epochs=30).run_id(code="c"))
     off = {**GAN_VALUES, "variant_epochs": 0, "recipe_epochs": 0, "exercise_epochs": 0}
     assert sections(off) == ["main run"]
     # Twice the image side, four times the pixels: the main run costs four times as much.

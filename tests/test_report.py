@@ -97,7 +97,8 @@ def _finished_run(outputs, status="ok", figures=("02_vae_losses", "02_vae_prior_
                                            "vae": 0.939}},
         "04_gan": {"swd": 42.25, "swd_floor": 11.5, "data_label": "art", "epochs": 100,
                    "recipe_run": {"swd": 30.04, "epochs": 200, "swd_in_training_at_main_end": 35.0,
-                                   "main_swd_in_training_at_end": 45.0}},
+                                   "main_swd_in_training_at_end": 45.0, "recall_ratio": 0.97,
+                                   "main_recall_ratio": 0.04}},
     }
     for stem, record in metrics.items():
         (outputs / "metrics" / f"{stem}.json").write_text(json.dumps(record))
@@ -177,6 +178,7 @@ def test_readme_gets_the_headline_and_claims_and_the_docs_the_rest(tmp_path, mon
     # the headline compares the options at the main run's budget; the longer run is in the docs
     assert ("| GAN SWD ×10³ after 100 epochs each, in-training sample: the reports' set-up / the lab's recipe"
             " | 45.0 / 35.0 |") in headline
+    assert "(1: as varied, near 0: collapsed): the reports' set-up / the lab's recipe | 0.04 / 0.97 |" in headline
     assert "200 epochs" not in headline
     assert ("| GAN sliced Wasserstein distance ×10³ with the lab's recipe, 200 epochs "
             "(the reports' set-up: 100) | 30.0 |") in results
@@ -414,3 +416,19 @@ def test_a_run_without_verdicts_says_so_in_the_claims_section():
     run = {"profile": "smoke", "started": "2026-12-04T16:50:52+00:00", "device": "cpu", "git_commit": "27e623af3db8"}
     text = lab_results.claims_markdown(run, {"01_autoencoder": {}}, {}, Path("."))
     assert "No notebook of the `make run-all PROFILE=smoke` run" in text and "|" not in text
+
+
+def test_a_figure_older_than_its_notebooks_last_run_is_an_earlier_runs_and_not_shown(tmp_path, monkeypatch):
+    import os
+
+    outputs = _lab(tmp_path, monkeypatch, figures=("04_gan_recipe_run", "04_gan_data_sweep", "01_ae_reconstructions"))
+    # the data sweep's figure was left by a run before this one (the quick profile no longer draws it)
+    old = outputs / "figures" / "04_gan_data_sweep.png"
+    os.utime(old, (1_600_000_000, 1_600_000_000))  # 2020, before the record's start
+    shown = lab_results._result_figures()
+    assert "04_gan_recipe_run" in shown and "01_ae_reconstructions" in shown
+    assert "04_gan_data_sweep" not in shown
+    notebooks = ["01_autoencoder", "02_vae", "03_evaluation", "04_gan", "04_gan_mnist"]
+    assert [lab_results._figure_notebook(name, notebooks) for name in
+            ("01_ae_reconstructions", "02_vae_losses", "03_latent_tsne_pca", "04_gan_recipe_run",
+             "04_gan_mnist_real_vs_generated")] == ["01_autoencoder", "02_vae", "03_evaluation", "04_gan", "04_gan_mnist"]
