@@ -37,23 +37,22 @@ STUDY_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "+ spectral norm": ({"spectral_norm": True}, "generator"),
     "+ R1": ({"r1_gamma": R1_GAMMA}, "generator"),
 }
-# The options the lab adds for a small data set such as the gallery's 2872 images (notebook 04 trains
-# them beside the reports' set-up, for `recipe_epochs`): D sees colour-jittered, shifted images and
-# cannot memorise them (Zhao et al. 2020), R1 keeps it from winning on detail (lazily, on every 4th
-# update, as StyleGAN2 does, for a quarter of its cost), and samples come from averaged weights.
+# The options the lab added for a small data set such as the gallery's 2872 images (a candidate of the
+# recipe search, labtools/gan_search.py; the recipe below replaced them in 04): D sees colour-jittered,
+# shifted images and cannot memorise them (Zhao et al. 2020), R1 keeps it from winning on detail (lazily, on
+# every 4th update, as StyleGAN2 does, for a quarter of its cost), and samples come from averaged weights.
 SMALL_DATA_OPTIONS: dict[str, Any] = {"diffaugment": True, "ema": True, "r1_gamma": R1_GAMMA, "r1_every": 4}
-SMALL_DATA_LABEL = "+ DiffAugment + R1 + EMA"
 # The lab's recipe, which notebook 04 trains beside the reports' set-up from the same initial G: R3GAN's game
-# (Huang et al. 2024) on DCGAN's networks, chosen at 04's quick budget on seeds 1000-1002 as the one candidate
-# that does not collapse, and measured against the reports' set-up on others (docs/gan_recipe.md): the
-# relativistic pairing loss, R1 and R2 (lazily, on every 4th D update), D without BatchNorm, Adam's betas
-# (0, 0.99), and samples from G's moving average.
+# (Huang et al. 2024) on DCGAN's networks, chosen at 04's quick budget on seeds 1000-1002 as the closest to the
+# real images of the candidates that did not collapse, and measured against the reports' set-up on others
+# (docs/gan_recipe.md): the relativistic pairing loss, R1 and R2 (lazily, on every 4th D update), D without
+# BatchNorm, Adam's betas (0, 0.99), and samples from G's moving average.
 RECIPE: dict[str, Any] = {"loss": "relativistic", "r1_gamma": R1_GAMMA, "r2_gamma": R1_GAMMA, "r1_every": 4,
                           "d_batchnorm": False, "beta1": 0.0, "beta2": 0.99, "ema": True}
 RECIPE_LABEL = "the lab's recipe (R3GAN-style)"
 # The settings above (R1_GAMMA, the DiffAugment policy, spectral norm left out of SMALL_DATA_OPTIONS) were
 # chosen on runs of seed 0 measured against the real sample of seed 0. A comparison made on those would
-# favour them, so the study and the options run are trained with seed + 1 and measured against the real
+# favour them, so the study is trained with seed + 1, and notebook 04 measures its runs against the real
 # sample of seed + 1 (another random draw of the images; the gallery is too small for a disjoint one).
 REPORT_SEED_OFFSET = 1
 # The data sweep's shares of the training images, each trained for epochs / share: equal updates.
